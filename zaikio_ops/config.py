@@ -1,0 +1,348 @@
+"""Settings: one TOML file plus environment variables for secrets.
+
+The TOML file (``zaikio_ops.toml`` by default) maps the app's own schema onto the
+kit's canonical names and sets the non-secret options. Connection strings and
+secrets come from the environment so that they never land in a committed file
+or a notebook parameter:
+
+``ZAIKIO_OPS_DATABASE_URL``
+    SQLAlchemy URL of the app's database; overrides ``[database] url``.
+``ZAIKIO_CLIENT_ID`` / ``ZAIKIO_CLIENT_SECRET``
+    OAuth credentials of the app at Zaikio; the ID may also be set in ``[hub]``.
+``ZAIKIO_OPS_HUB_URL``
+    Base URL of the Zaikio Hub; overrides ``[hub] url``.
+
+Every validation error names the file, the key, the bad value and what is
+expected, and is raised as :class:`~zaikio_ops.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from zaikio_ops.errors import ConfigError
+from zaikio_ops.secret import Secret
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_CONFIG_NAME = "zaikio_ops.toml"
+
+PERSON_COLUMNS = (
+    "person_id", "email", "first_name", "last_name", "locale",
+    "active", "last_login_at", "zaikio_person_id",
+)
+ORGANIZATION_COLUMNS = ("organization_id", "name", "zaikio_organization_id")
+MEMBERSHIP_COLUMNS = ("person_id", "organization_id", "role")
+
+# Columns a mapping must provide; the others read as NULL (``active`` as true) when unmapped.
+REQUIRED_COLUMNS = {
+    "persons": ("person_id", "email"),
+    "organizations": ("organization_id", "name"),
+    "memberships": ("person_id", "organization_id", "role"),
+}
+CANONICAL_COLUMNS = {
+    "persons": PERSON_COLUMNS,
+    "organizations": ORGANIZATION_COLUMNS,
+    "memberships": MEMBERSHIP_COLUMNS,
+}
+
+TOP_LEVEL_KEYS = ("database", "hub", "schema", "audit", "export", "output", "claims", "roles")
+
+
+@dataclass(frozen=True)
+class EntityMapping:
+    """How one canonical entity (persons, organizations, memberships) is read.
+
+    Either ``table`` with ``columns`` (canonical name to the app's column name)
+    or ``query``, a SELECT whose result has the canonical column names. A query
+    mapping may still name ``table`` and ``columns`` for the columns the kit
+    writes (the Zaikio UUID), because a SELECT cannot be written to.
+    """
+
+    entity: str
+    table: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+    query: str | None = None
+    where: str | None = None
+    active_values: tuple[Any, ...] | None = None
+
+    @property
+    def key(self) -> str:
+        """The TOML key of this mapping, for messages."""
+        return f"schema.{self.entity}"
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """CSV export options for support teams."""
+
+    delimiter: str = ","
+    bom: bool = False
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """Where the Zaikio Hub is and which app credentials the kit uses."""
+
+    url: str = "http://127.0.0.1:8765"
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    app_name: str | None = None
+    redirect_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration of one zaikio-ops installation."""
+
+    path: Path | None
+    database_url: str
+    persons: EntityMapping
+    organizations: EntityMapping
+    memberships: EntityMapping
+    hub: HubSettings = field(default_factory=HubSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
+    output_dir: Path = Path("out")
+    owner_roles: tuple[str, ...] = ("owner",)
+    inactive_login_days: int = 365
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def mapping(self, entity: str) -> EntityMapping:
+        """Return the mapping of ``entity`` (``persons``, ``organizations`` or ``memberships``)."""
+        return {"persons": self.persons, "organizations": self.organizations,
+                "memberships": self.memberships}[entity]
+
+    def where(self, key: str) -> str:
+        """Describe where a key lives, for error messages: ``zaikio_ops.toml: schema.persons``."""
+        return f"{self.path}: {key}" if self.path else key
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a configuration file.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The TOML file. Defaults to ``$ZAIKIO_OPS_CONFIG`` or ``zaikio_ops.toml``
+        in the working directory.
+    environ : mapping, optional
+        Environment to read secrets and overrides from; defaults to ``os.environ``.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing or not valid TOML, or a key is invalid.
+    """
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("ZAIKIO_OPS_CONFIG") or DEFAULT_CONFIG_NAME)
+    data = _read_toml(path)
+    return config_from_dict(data, path=path, environ=environ)
+
+
+def config_from_dict(data: Mapping[str, Any], path: Path | None = None,
+                     environ: Mapping[str, str] | None = None) -> Config:
+    """Validate an already parsed configuration (the TOML file's content as a dict)."""
+    environ = os.environ if environ is None else environ
+    where = _Where(path)
+    _check_keys(data, TOP_LEVEL_KEYS, "", where)
+
+    database_url = _database_url(data, environ, where)
+    schema = _table(data, "schema", where, required=True)
+    _check_keys(schema, tuple(CANONICAL_COLUMNS), "schema", where)
+    mappings = {entity: _entity_mapping(schema, entity, where) for entity in CANONICAL_COLUMNS}
+
+    audit = _table(data, "audit", where)
+    _check_keys(audit, ("owner_roles", "inactive_login_days"), "audit", where)
+    owner_roles = _string_list(audit, "owner_roles", "audit", where, default=["owner"])
+    inactive_days = _integer(audit, "inactive_login_days", "audit", where, default=365, minimum=1)
+
+    return Config(
+        path=path,
+        database_url=database_url,
+        hub=_hub_settings(data, environ, where),
+        export=_export_settings(data, where),
+        output_dir=Path(_string(_table(data, "output", where), "dir", "output", where) or "out"),
+        owner_roles=tuple(owner_roles),
+        inactive_login_days=inactive_days,
+        raw=dict(data),
+        **mappings,
+    )
+
+
+class _Where:
+    """Formats the location of a key for error messages."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def __call__(self, key: str) -> str:
+        return f"{self.path}: '{key}'" if self.path else f"'{key}'"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(
+            f"Configuration file {path} not found. Pass --config FILE, set ZAIKIO_OPS_CONFIG, "
+            f"or run 'zaikio-ops demo' to try the kit on a demo database."
+        )
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax at that line.") from None
+
+
+def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, where: _Where) -> None:
+    for key in table:
+        if key in allowed:
+            continue
+        full = f"{prefix}.{key}" if prefix else key
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        suggestion = f" Did you mean '{hint[0]}'?" if hint else f" Expected one of: {', '.join(allowed)}."
+        raise ConfigError(f"{where(full)}: unknown key.{suggestion}")
+
+
+def _table(data: Mapping[str, Any], key: str, where: _Where, required: bool = False,
+           prefix: str = "") -> Mapping[str, Any]:
+    full = f"{prefix}.{key}" if prefix else key
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{where(full)}: missing table. Add a [{full}] section.")
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where(full)}: expected a table, got {value!r}.")
+    return value
+
+
+def _string(table: Mapping[str, Any], key: str, prefix: str, where: _Where,
+            default: str | None = None) -> str | None:
+    value = table.get(key, default)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(f"{where(prefix + '.' + key)}: expected a non-empty string, got {value!r}.")
+    return value
+
+
+def _string_list(table: Mapping[str, Any], key: str, prefix: str, where: _Where,
+                 default: list[str]) -> list[str]:
+    value = table.get(key, default)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(
+            f"{where(prefix + '.' + key)}: expected a non-empty list of strings, got {value!r}."
+        )
+    return value
+
+
+def _integer(table: Mapping[str, Any], key: str, prefix: str, where: _Where,
+             default: int, minimum: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(
+            f"{where(prefix + '.' + key)}: expected a whole number >= {minimum}, got {value!r}."
+        )
+    return value
+
+
+def _database_url(data: Mapping[str, Any], environ: Mapping[str, str], where: _Where) -> str:
+    database = _table(data, "database", where)
+    _check_keys(database, ("url",), "database", where)
+    url = environ.get("ZAIKIO_OPS_DATABASE_URL") or _string(database, "url", "database", where)
+    if not url:
+        raise ConfigError(
+            f"{where('database.url')}: missing. Set ZAIKIO_OPS_DATABASE_URL to a SQLAlchemy URL "
+            f"such as postgresql+psycopg://user@host/db (keep passwords out of the file)."
+        )
+    return url
+
+
+def _hub_settings(data: Mapping[str, Any], environ: Mapping[str, str], where: _Where) -> HubSettings:
+    hub = _table(data, "hub", where)
+    keys = ("url", "client_id", "app_name", "redirect_uri", "client_secret")
+    _check_keys(hub, keys, "hub", where)
+    if "client_secret" in hub:
+        raise ConfigError(
+            f"{where('hub.client_secret')}: secrets do not belong in the configuration file. "
+            f"Remove the key and set ZAIKIO_CLIENT_SECRET in the environment."
+        )
+    secret = environ.get("ZAIKIO_CLIENT_SECRET")
+    return HubSettings(
+        url=(environ.get("ZAIKIO_OPS_HUB_URL") or _string(hub, "url", "hub", where)
+             or HubSettings.url).rstrip("/"),
+        client_id=environ.get("ZAIKIO_CLIENT_ID") or _string(hub, "client_id", "hub", where),
+        client_secret=Secret(secret) if secret else None,
+        app_name=_string(hub, "app_name", "hub", where),
+        redirect_uri=_string(hub, "redirect_uri", "hub", where),
+    )
+
+
+def _export_settings(data: Mapping[str, Any], where: _Where) -> ExportSettings:
+    export = _table(data, "export", where)
+    _check_keys(export, ("delimiter", "bom"), "export", where)
+    delimiter = export.get("delimiter", ",")
+    if delimiter not in (",", ";"):
+        raise ConfigError(f"{where('export.delimiter')}: expected \",\" or \";\", got {delimiter!r}.")
+    bom = export.get("bom", False)
+    if not isinstance(bom, bool):
+        raise ConfigError(f"{where('export.bom')}: expected true or false, got {bom!r}.")
+    return ExportSettings(delimiter=delimiter, bom=bom)
+
+
+def _entity_mapping(schema: Mapping[str, Any], entity: str, where: _Where) -> EntityMapping:
+    prefix = f"schema.{entity}"
+    table = _table(schema, entity, where, required=True, prefix="schema")
+    _check_keys(table, ("table", "columns", "query", "where", "active_values"), prefix, where)
+
+    name = _string(table, "table", prefix, where)
+    query = _string(table, "query", prefix, where)
+    if not name and not query:
+        raise ConfigError(
+            f"{where(prefix)}: needs either 'table' (with 'columns') or 'query' "
+            f"(a SELECT returning {', '.join(CANONICAL_COLUMNS[entity])})."
+        )
+    if query and not query.lstrip().lower().startswith(("select", "with")):
+        raise ConfigError(f"{where(prefix + '.query')}: expected a SELECT statement, got {query[:60]!r}.")
+
+    columns = _columns(table, entity, prefix, where, query_mode=bool(query))
+    active_values = table.get("active_values")
+    if active_values is not None and (not isinstance(active_values, list) or not active_values):
+        raise ConfigError(
+            f"{where(prefix + '.active_values')}: expected a non-empty list of the values "
+            f"that mean 'active', got {active_values!r}."
+        )
+    return EntityMapping(
+        entity=entity, table=name, columns=columns, query=query,
+        where=_string(table, "where", prefix, where),
+        active_values=tuple(active_values) if active_values else None,
+    )
+
+
+def _columns(table: Mapping[str, Any], entity: str, prefix: str, where: _Where,
+             query_mode: bool) -> dict[str, str]:
+    columns = _table(table, "columns", where, prefix=prefix)
+    _check_keys(columns, CANONICAL_COLUMNS[entity], prefix + ".columns", where)
+    for key, value in columns.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                f"{where(prefix + '.columns.' + key)}: expected the app's column name, got {value!r}."
+            )
+    if not query_mode:
+        missing = [c for c in REQUIRED_COLUMNS[entity] if c not in columns]
+        if missing:
+            raise ConfigError(
+                f"{where(prefix + '.columns')}: missing {', '.join(missing)}. Map each to the "
+                f"app's column name, e.g. {missing[0]} = \"id\"."
+            )
+    return dict(columns)

@@ -93,7 +93,8 @@ class Source:
                 selected.append(_default_column(canonical))
                 continue
             if name not in table.c:
-                raise _missing_column(mapping, canonical, name, list(table.c.keys()), table.name)
+                raise _missing_column(self.config.where(f"{mapping.key}.columns.{canonical}"),
+                                      name, list(table.c.keys()), table.name)
             column = table.c[name]
             if canonical == "active" and mapping.active_values:
                 column = sa.case((column.in_(mapping.active_values), sa.true()), else_=sa.false())
@@ -197,12 +198,11 @@ def _default_column(canonical: str) -> sa.Label:
     return sa.null().label(canonical)
 
 
-def _missing_column(mapping: EntityMapping, canonical: str, name: str,
-                    existing: list[str], table: str) -> SourceError:
+def _missing_column(location: str, name: str, existing: list[str], table: str) -> SourceError:
     hint = difflib.get_close_matches(name, existing, n=1)
     suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
     return SourceError(
-        f"{mapping.key}.columns.{canonical}: column {name!r} does not exist in table "
+        f"{location}: column {name!r} does not exist in table "
         f"{table!r}.{suggestion} Columns there: {_listing(existing)}. "
         f"Query: SELECT {name} FROM {table}"
     )

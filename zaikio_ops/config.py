@@ -100,6 +100,23 @@ class HubSettings:
 
 
 @dataclass(frozen=True)
+class ClaimSettings:
+    """How claim links look and how long they live.
+
+    ``link_style`` ``hub`` puts the claim token into the Zaikio authorize URL as
+    ``state`` (Zaikio's documented way). ``app`` links to the kit's claim
+    endpoint at ``base_url``, which starts the OAuth flow with a fresh state, so
+    the token never reaches Zaikio and a mail scanner opening the link uses
+    nothing up.
+    """
+
+    link_style: str = "app"
+    expiry_days: int = 7
+    base_url: str = "http://127.0.0.1:8766"
+    batch_size: int = 500
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration of one zaikio-ops installation."""
 
@@ -113,6 +130,7 @@ class Config:
     output_dir: Path = Path("out")
     owner_roles: tuple[str, ...] = ("owner",)
     inactive_login_days: int = 365
+    claims: ClaimSettings = field(default_factory=ClaimSettings)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def mapping(self, entity: str) -> EntityMapping:
@@ -177,6 +195,7 @@ def config_from_dict(data: Mapping[str, Any], path: Path | None = None,
         output_dir=Path(_string(_table(data, "output", where), "dir", "output", where) or "out"),
         owner_roles=tuple(owner_roles),
         inactive_login_days=inactive_days,
+        claims=_claim_settings(data, where),
         raw=dict(data),
         **mappings,
     )
@@ -298,6 +317,23 @@ def _export_settings(data: Mapping[str, Any], where: _Where) -> ExportSettings:
     if not isinstance(bom, bool):
         raise ConfigError(f"{where('export.bom')}: expected true or false, got {bom!r}.")
     return ExportSettings(delimiter=delimiter, bom=bom)
+
+
+def _claim_settings(data: Mapping[str, Any], where: _Where) -> ClaimSettings:
+    claims = _table(data, "claims", where)
+    _check_keys(claims, ("link_style", "expiry_days", "base_url", "batch_size"), "claims", where)
+    style = claims.get("link_style", ClaimSettings.link_style)
+    if style not in ("hub", "app"):
+        raise ConfigError(f"{where('claims.link_style')}: expected \"hub\" or \"app\", got {style!r}.")
+    base_url = _string(claims, "base_url", "claims", where, default=ClaimSettings.base_url)
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where('claims.base_url')}: expected an http(s) URL, got {base_url!r}.")
+    return ClaimSettings(
+        link_style=style,
+        expiry_days=_integer(claims, "expiry_days", "claims", where, default=7, minimum=1),
+        base_url=base_url.rstrip("/"),
+        batch_size=_integer(claims, "batch_size", "claims", where, default=500, minimum=1),
+    )
 
 
 def _entity_mapping(schema: Mapping[str, Any], entity: str, where: _Where) -> EntityMapping:

@@ -2,9 +2,10 @@
 
 ``database_url`` runs a test once per backend. The PostgreSQL and MariaDB/MySQL
 runs need the servers named by ``ZAIKIO_OPS_TEST_POSTGRES_URL`` and
-``ZAIKIO_OPS_TEST_MYSQL_URL`` (defaults: trust / empty-password root on
-127.0.0.1); an unreachable server fails the test instead of skipping it, so a
-green run always means all three backends were exercised.
+``ZAIKIO_OPS_TEST_MYSQL_URL``. The defaults are user postgres with trust
+authentication and user root with an empty password, both on 127.0.0.1. An
+unreachable server fails the test instead of skipping it, so a green run means
+that all three backends were exercised.
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         url = create_database(backend)
     except ServerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        reason = str(exc)
+    else:
+        reason = None
+    if reason:
+        # Outside the except block, so the report shows the reason once, without a chained trace.
+        pytest.fail(reason, pytrace=False)
 
     try:
         yield url.render_as_string(hide_password=False)
@@ -50,7 +56,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    """Yield an engine on ``database_url``; it is disposed before the database is dropped."""
+    """Yield an engine on ``database_url``, disposed before the database is dropped."""
     created = sa.create_engine(database_url)
     yield created
     created.dispose()
@@ -103,8 +109,10 @@ def run_cli(zaikio_ops_command: list[str]) -> Callable[..., subprocess.Completed
 
     def run(*args: str, env: Mapping[str, str] | None = None,
             cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-        environment = {key: value for key, value in os.environ.items()
-                       if not key.startswith(("ZAIKIO_OPS_DATABASE_URL", "ZAIKIO_OPS_CONFIG"))}
+        environment = dict(os.environ)
+        # The caller's own settings must not leak into the command under test.
+        environment.pop("ZAIKIO_OPS_DATABASE_URL", None)
+        environment.pop("ZAIKIO_OPS_CONFIG", None)
         environment.update(env or {})
         return subprocess.run(
             [*zaikio_ops_command, *args], cwd=cwd, env=environment,

@@ -39,7 +39,7 @@ def create_database(backend: str) -> URL:
     Raises
     ------
     ServerUnavailable
-        When the server does not answer or rejects ``CREATE DATABASE``.
+        When the server refuses the connection or rejects ``CREATE DATABASE``.
     """
     admin_url = server_url(backend)
     name = f"zo_test_{uuid.uuid4().hex[:12]}"

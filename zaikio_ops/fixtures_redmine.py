@@ -7,7 +7,8 @@ database to audit on SQLite, PostgreSQL and MariaDB/MySQL alike.
 
 The tables below are a minimal subset of Redmine's schema: every column the
 fixtures use, with Redmine's types, and nothing else. Timestamps are stored as
-naive UTC, as Redmine stores them by default.
+naive UTC, as Rails applications such as Redmine store them by
+default (ActiveRecord default_timezone :utc).
 """
 
 from __future__ import annotations
@@ -153,8 +154,10 @@ def load_redmine_fixtures(engine: Engine, fixtures_dir: str | os.PathLike[str]) 
     metadata.create_all(engine)
     with engine.begin() as connection:
         for name in REDMINE_TABLES:
-            if rows[name]:
-                connection.execute(metadata.tables[name].insert(), rows[name])
+            # One statement per row: fixture rows set different columns, and a
+            # column a row leaves out must get its server default, not NULL.
+            for row in rows[name]:
+                connection.execute(metadata.tables[name].insert().values(row))
 
         if engine.dialect.name == "postgresql":
             _advance_sequences(connection, metadata)

@@ -146,6 +146,18 @@ def check(engine: Engine, config: Config) -> list[str]:
     return [change.description for change in missing_changes(engine, config)]
 
 
+def require_kit_tables(engine: Engine) -> None:
+    """Raise :class:`DatabaseError` unless the kit's own tables exist in the database."""
+    existing = set(sa.inspect(engine).get_table_names())
+    missing = [table.name for table in KIT_TABLES if table.name not in existing]
+    if missing:
+        raise DatabaseError(
+            f"The kit's tables are missing in {engine.url.render_as_string(hide_password=True)} "
+            f"({', '.join(missing)}). Run 'zaikio-ops schema plan' to review and "
+            f"'zaikio-ops schema apply' to create them."
+        )
+
+
 def _uuid_column_changes(inspector, target: ZaikioColumn) -> list[SchemaChange]:
     if not inspector.has_table(target.table, schema=target.schema):
         raise ConfigError(

@@ -22,6 +22,7 @@ from zaikio_ops.claims.errors import ClaimError
 from zaikio_ops.claims.links import LINK_COLUMNS, ClaimLinks, claim_link
 from zaikio_ops.claims.tokens import hash_token, new_token
 from zaikio_ops.config import Config
+from zaikio_ops.schema import require_kit_tables
 from zaikio_ops.secret import Secret
 from zaikio_ops.source import Source, normalize_frame
 from zaikio_ops.store import claim_batches, claim_tokens, record_event, utcnow
@@ -125,6 +126,7 @@ def revoke(config: Config, *, source: Source | None = None, batch_id: str | None
         raise ClaimError("Choose exactly one of --batch, --person, --organization or --all to revoke.")
 
     source = source or Source(config)
+    require_kit_tables(source.engine)
     now = now or utcnow()
     condition = sa.and_(claim_tokens.c.used_at.is_(None), claim_tokens.c.revoked_at.is_(None))
     if batch_id:
@@ -216,6 +218,7 @@ def _organization_candidates(source: Source, organization_id, owner_person_id=No
 
 def _issue(source: Source, config: Config, kind: str, candidates: pd.DataFrame, filters: dict, *,
            limit, rotate, dry_run, batch_size, now, progress, skip_live: bool = True) -> ClaimLinks:
+    require_kit_tables(source.engine)
     with source.engine.connect() as connection:
         live = live_subjects(connection, kind, now) if skip_live and not rotate else set()
     has_live = candidates["subject_id"].isin(live)

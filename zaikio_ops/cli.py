@@ -79,6 +79,7 @@ def check(ctx: click.Context) -> None:
 def audit(ctx: click.Context, as_json: bool, export_dir: str | None, progress: bool | None) -> None:
     """Count unmapped persons and organizations and list what blocks the migration."""
     from zaikio_ops.audit import run_audit
+    from zaikio_ops.report import export_audit
 
     config = load_context_config(ctx)
     if progress is None:
@@ -86,25 +87,12 @@ def audit(ctx: click.Context, as_json: bool, export_dir: str | None, progress: b
     result = run_audit(config, progress=progress)
 
     if export_dir:
-        paths = export_audit(result, Path(export_dir), config)
+        paths = export_audit(result, Path(export_dir), config.export)
         click.echo(f"Wrote {len(paths)} CSV files to {export_dir}", err=as_json)
     if as_json:
         click.echo(json.dumps({"summary": result.summary, "findings": result.finding_counts()}, indent=2))
         return
     click.echo(result.summary_frame().to_string(index=False))
-
-
-def export_audit(result, directory: Path, config) -> list[Path]:
-    """Write the audit's tables as CSV files for support teams."""
-    from zaikio_ops.exports import write_csv
-
-    tables = {
-        "summary.csv": result.summary_frame(),
-        "organizations.csv": result.organizations,
-        "unmapped_persons.csv": result.unmapped_persons,
-        "findings.csv": result.findings,
-    }
-    return [write_csv(frame, directory / name, settings=config.export) for name, frame in tables.items()]
 
 
 @cli.group()

@@ -101,6 +101,7 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *,
 
     path = Path(path)
     data = safe_frame(frame, text_columns)
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -111,8 +112,15 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *,
             data.to_csv(handle, sep=delimiter, index=False, quoting=csv.QUOTE_MINIMAL,
                         lineterminator="\r\n")
         os.replace(temporary, path)
-    except OSError as exc:
-        raise ExportError(f"Could not write {path}: {exc.strerror}. Check the folder and its permissions.") from None
+    except BaseException as exc:
+        # Remove the partly written temporary file. The target keeps its previous content.
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ExportError(
+                f"Could not write {path}: {exc.strerror}. Check the folder and its permissions."
+            ) from None
+        raise
 
     logger.info("Wrote %d rows to %s", len(frame), path)
     return path

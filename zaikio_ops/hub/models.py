@@ -2,7 +2,7 @@
 
 Each model keeps the parsed JSON object in ``raw`` (excluded from ``repr``), so
 fields the model does not name stay reachable. :class:`AccessToken` drops the
-token strings from ``raw`` and holds them as :class:`~zaikio_ops.secret.Secret`.
+token strings from ``raw`` and stores them as :class:`~zaikio_ops.secret.Secret`.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def split_scopes(value: str | list[str] | None) -> list[str]:
     return [part for part in value.replace(" ", ",").split(",") if part]
 
 
-def _require(data: dict[str, Any], key: str, what: str) -> Any:
+def _require(data: dict[str, Any], key: str, object_name: str) -> Any:
     if key not in data:
-        raise HubProtocolError(f"The Hub's {what} object has no '{key}' key; the API may have changed.")
+        raise HubProtocolError(f"The Hub's {object_name} object has no '{key}' key; the API may have changed.")
     return data[key]
 
 

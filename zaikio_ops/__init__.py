@@ -5,7 +5,10 @@ configured schema mapping, audits what still needs a Zaikio account, issues
 claim links, and talks to the Zaikio Hub (or the bundled local stand-in).
 """
 
+from zaikio_ops import logsafe
 from zaikio_ops.errors import ZaikioOpsError
+
+logsafe.install()
 
 __version__ = "0.1.0"
 

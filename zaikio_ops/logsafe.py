@@ -1,0 +1,51 @@
+"""Keep claim tokens, codes and secrets out of third-party log lines.
+
+httpx logs every request URL at INFO and uvicorn's access log prints every
+request path with its query string. Both can carry secrets here: the ``state``
+of a hub-style claim link is the claim token, callbacks carry ``code``, and
+app-style claim links put the token in the path (``/claims/<token>``).
+:func:`install` adds :class:`RedactingFilter` to those loggers; importing
+:mod:`zaikio_ops` calls it, so every entry point is covered.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+REDACTED = "***"
+SECRET_PARAMETERS = ("state", "code", "code_verifier", "access_token", "refresh_token",
+                     "client_secret", "token", "id_token")
+THIRD_PARTY_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "uvicorn.error")
+
+_QUERY_SECRET = re.compile(r"(?i)\b(" + "|".join(SECRET_PARAMETERS) + r")=([^&\s\"'#]+)")
+# /claims/<token> carries the claim token; /claims/callback is a route, not a token.
+_CLAIM_PATH = re.compile(r"/claims/(?!callback\b)([A-Za-z0-9_\-]{16,})")
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with secret query values and claim-path tokens replaced by ``***``."""
+    text = _QUERY_SECRET.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+    return _CLAIM_PATH.sub(f"/claims/{REDACTED}", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that formats the record once and redacts the result."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def install(logger_names: tuple[str, ...] = THIRD_PARTY_LOGGERS) -> None:
+    """Attach one :class:`RedactingFilter` to each named logger (idempotent)."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactingFilter) for existing in logger.filters):
+            logger.addFilter(RedactingFilter())

@@ -5,7 +5,12 @@
 pair, prints the client id and ``***`` in place of the secret, and writes both
 to the file named by ``--credentials-file`` (mode 0600).
 
-``--config FILE`` reads a TOML file whose ``[standin]`` table may set ``host``,
+``--from-app`` seeds the stand-in from the app database named by the top-level
+``--config``: every local person and organization gets a Zaikio account (the
+already mapped ones keep their UUID), so the demo has accounts to claim. The
+app's ``[hub] client_id``, ``app_name`` and ``redirect_uri`` are registered.
+
+``--standin-config FILE`` reads a TOML file whose ``[standin]`` table may set ``host``,
 ``port``, ``seed``, ``fault_429``, ``fault_5xx``, ``latency_ms``, ``fault_seed``,
 ``app_name``, ``redirect_uris`` (list) and ``desired_scopes`` (list). Command
 line options override the file.
@@ -87,6 +92,19 @@ def _demo_credentials(credentials_file: str | None) -> tuple[str, Secret, bool]:
     return str(uuid.uuid4()), Secret(secrets.token_hex(16)), True
 
 
+def _seed_from_app(ctx: click.Context, state: HubState):
+    """Seed ``state`` from the app database of the top-level ``--config``; return its hub settings."""
+    from zaikio_ops.config import load_config
+    from zaikio_ops.source import Source
+    from zaikio_ops.standin.seed import seed_from_frames
+
+    config = load_config((ctx.find_root().obj or {}).get("config_path"))
+    source = Source(config)
+    seed_from_frames(source.read("persons"), source.read("organizations"), source.read("memberships"),
+                     state=state)
+    return config.hub
+
+
 @click.group(name="hub")
 def hub() -> None:
     """Work with the Zaikio Hub and its local stand-in."""
@@ -97,7 +115,9 @@ def hub() -> None:
 @click.option("--port", type=int, default=None, help="TCP port; 0 picks a free one. Default 8765.")
 @click.option("--seed", "seed_path", type=click.Path(dir_okay=False), default=None,
               help="JSON seed with persons, organizations, memberships, apps and connections.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--from-app", is_flag=True,
+              help="Seed persons, organizations and memberships from the app database of --config.")
+@click.option("--standin-config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="TOML file with a [standin] table of these settings.")
 @click.option("--fault-429", type=float, default=None, help="Share of API requests that get a 429 response (0-1).")
 @click.option("--fault-5xx", type=float, default=None, help="Share of API requests that get a 5xx response (0-1).")
@@ -108,7 +128,9 @@ def hub() -> None:
               help=f"Registered redirect URI of the demo app (repeatable). Default {DEFAULT_REDIRECT_URI}.")
 @click.option("--credentials-file", type=click.Path(dir_okay=False), default=None,
               help="Where to write generated demo credentials (mode 0600) when the environment has none.")
-def serve(host: str | None, port: int | None, seed_path: str | None, config_path: str | None,
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, seed_path: str | None, from_app: bool,
+          config_path: str | None,
           fault_429: float | None, fault_5xx: float | None, latency_ms: int | None, fault_seed: int | None,
           app_name: str | None, redirect_uris: tuple[str, ...], credentials_file: str | None) -> None:
     """Run the stand-in Hub until interrupted (Ctrl-C)."""
@@ -128,6 +150,12 @@ def serve(host: str | None, port: int | None, seed_path: str | None, config_path
     state = HubState(faults=faults)
     if seed_path:
         load_seed_file(seed_path, state)
+    if from_app:
+        app_settings = _seed_from_app(ctx, state)
+        app_name = app_name or app_settings.app_name
+        redirect_uris = redirect_uris or tuple(filter(None, [app_settings.redirect_uri]))
+        if app_settings.client_id and not os.environ.get("ZAIKIO_CLIENT_ID"):
+            os.environ["ZAIKIO_CLIENT_ID"] = app_settings.client_id
 
     client_id, client_secret, generated = _demo_credentials(credentials_file)
     app = StandinApp(

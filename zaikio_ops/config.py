@@ -54,7 +54,13 @@ CANONICAL_COLUMNS = {
     "memberships": MEMBERSHIP_COLUMNS,
 }
 
-TOP_LEVEL_KEYS = ("database", "hub", "schema", "audit", "export", "output", "claims", "roles")
+TOP_LEVEL_KEYS = ("database", "hub", "schema", "audit", "export", "output", "claims", "roles",
+                  "reconcile")
+
+# Hub role ids in the Hub's own order (GET /api/v1/roles); the default priority of [roles].
+HUB_ROLE_ORDER = ("owner", "admin", "member", "purchaser", "production_planner",
+                  "customer_service_representative", "sales_representative", "designer", "developer")
+RECONCILE_POLICIES = ("report", "add_update", "full")
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,41 @@ class ClaimSettings:
 
 
 @dataclass(frozen=True)
+class RoleSettings:
+    """How Zaikio role ids become one local role (the ``[roles]`` table).
+
+    ``map`` sends a Zaikio role id to a local role name. A person who holds
+    several Zaikio roles gets the local role of the first held role in
+    ``priority`` that ``map`` names; held roles missing from ``priority`` come
+    after the listed ones, in the order the Hub sent them. A person none of whose
+    roles is mapped gets ``default``.
+    """
+
+    map: Mapping[str, str] = field(default_factory=lambda: {
+        "owner": "owner", "admin": "admin", "member": "member"})
+    default: str = "member"
+    priority: tuple[str, ...] = HUB_ROLE_ORDER
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    """Where the membership reconciliation writes and how it runs (the ``[reconcile]`` table).
+
+    The write target defaults to the ``[schema.memberships]`` table and its
+    column names. A query mapping needs ``table`` and the three columns here,
+    because a SELECT cannot be written to. ``None`` means "take it from the
+    memberships mapping".
+    """
+
+    table: str | None = None
+    person_column: str | None = None
+    organization_column: str | None = None
+    role_column: str | None = None
+    policy: str = "report"
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration of one zaikio-ops installation."""
 
@@ -131,6 +172,8 @@ class Config:
     owner_roles: tuple[str, ...] = ("owner",)
     inactive_login_days: int = 365
     claims: ClaimSettings = field(default_factory=ClaimSettings)
+    roles: RoleSettings = field(default_factory=RoleSettings)
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def mapping(self, entity: str) -> EntityMapping:
@@ -196,6 +239,8 @@ def config_from_dict(data: Mapping[str, Any], path: Path | None = None,
         owner_roles=tuple(owner_roles),
         inactive_login_days=inactive_days,
         claims=_claim_settings(data, where),
+        roles=_role_settings(data, where),
+        reconcile=_reconcile_settings(data, where),
         raw=dict(data),
         **mappings,
     )
@@ -333,6 +378,37 @@ def _claim_settings(data: Mapping[str, Any], where: _Where) -> ClaimSettings:
         expiry_days=_integer(claims, "expiry_days", "claims", where, default=7, minimum=1),
         base_url=base_url.rstrip("/"),
         batch_size=_integer(claims, "batch_size", "claims", where, default=500, minimum=1),
+    )
+
+
+def _role_settings(data: Mapping[str, Any], where: _Where) -> RoleSettings:
+    roles = _table(data, "roles", where)
+    _check_keys(roles, ("map", "default", "priority"), "roles", where)
+    mapping = _table(roles, "map", where, prefix="roles") if "map" in roles else RoleSettings().map
+    for zaikio_role, local_role in mapping.items():
+        if not isinstance(local_role, str) or not local_role.strip():
+            raise ConfigError(
+                f"{where('roles.map.' + zaikio_role)}: expected the local role name for Zaikio role "
+                f"{zaikio_role!r}, got {local_role!r}."
+            )
+    default = _string(roles, "default", "roles", where, default=RoleSettings.default)
+    priority = _string_list(roles, "priority", "roles", where, default=list(HUB_ROLE_ORDER))
+    return RoleSettings(map=dict(mapping), default=default, priority=tuple(priority))
+
+
+def _reconcile_settings(data: Mapping[str, Any], where: _Where) -> ReconcileSettings:
+    reconcile = _table(data, "reconcile", where)
+    columns = ("table", "person_column", "organization_column", "role_column")
+    _check_keys(reconcile, (*columns, "policy", "concurrency"), "reconcile", where)
+    policy = reconcile.get("policy", ReconcileSettings.policy)
+    if policy not in RECONCILE_POLICIES:
+        raise ConfigError(
+            f"{where('reconcile.policy')}: expected one of {', '.join(RECONCILE_POLICIES)}, got {policy!r}."
+        )
+    return ReconcileSettings(
+        **{name: _string(reconcile, name, "reconcile", where) for name in columns},
+        policy=policy,
+        concurrency=_integer(reconcile, "concurrency", "reconcile", where, default=4, minimum=1),
     )
 
 

@@ -38,8 +38,11 @@ from zaikio_ops.errors import ConfigError, RunError
 logger = logging.getLogger(__name__)
 
 # Job name of each notebook, which names the run's folder under the output root.
-JOBS = {"01_audit_unmapped": "audit"}
-REPORT_TITLES = {"01_audit_unmapped": "Audit of unmapped accounts"}
+JOBS = {"01_audit_unmapped": "audit", "02_claim_links": "claims", "03_reconcile_memberships": "reconcile"}
+REPORT_TITLES = {"01_audit_unmapped": "Audit of unmapped accounts", "02_claim_links": "Claim links",
+                 "03_reconcile_memberships": "Membership reconciliation"}
+# Parameters a papermill run sets for a notebook unless the caller sets them; nobody can click widgets there.
+RUN_PARAMETERS = {"02_claim_links": {"interactive": False}}
 DEFAULT_KERNEL = "python3"
 
 # A parameter whose name contains one of these is rejected, because the executed notebook would store its value.
@@ -126,6 +129,7 @@ def run_notebook(name: str, *, config_path: str | os.PathLike[str] | None,
     values = {
         "config_path": str(Path(config_path).resolve()) if config_path else "",
         "output_dir": str(out_dir),
+        **RUN_PARAMETERS.get(name, {}),
         **(parameters or {}),
     }
     logger.info("Running notebook %s into %s", source, out_dir)

@@ -74,7 +74,30 @@ events = sa.Table(
     sa.Index(f"ix_{PREFIX}events_kind", "kind", "occurred_at"),
 )
 
-KIT_TABLES = (claim_batches, claim_tokens, oauth_states, events)
+# One row per organization a reconciliation plan changed: apply skips organizations listed here
+# for the same plan, so applying a plan again, or after a crash, writes each change once.
+reconcile_applied = sa.Table(
+    f"{PREFIX}reconcile_applied", metadata,
+    sa.Column("plan_id", sa.String(36), primary_key=True),
+    sa.Column("organization_id", sa.String(64), primary_key=True),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+    sa.Column("changes", sa.Integer, nullable=False),
+)
+
+# The outcome of the last membership fetch per organization (ok, disconnected or failed),
+# so that 'reconcile plan --retry-failed' can fetch only the organizations that failed.
+reconcile_status = sa.Table(
+    f"{PREFIX}reconcile_status", metadata,
+    sa.Column("organization_id", sa.String(64), primary_key=True),
+    sa.Column("zaikio_organization_id", sa.String(36)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("plan_id", sa.String(36), nullable=False),
+    sa.Column("checked_at", sa.DateTime, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+)
+
+KIT_TABLES = (claim_batches, claim_tokens, oauth_states, events, reconcile_applied, reconcile_status)
 
 
 def utcnow() -> datetime:

@@ -65,7 +65,7 @@ def test_serve_reads_config_table(served, monkeypatch, tmp_path):
     config = tmp_path / "kit.toml"
     config.write_text('[standin]\nport = 7001\nfault_5xx = 0.2\nredirect_uris = ["http://127.0.0.1:5000/cb"]\n')
 
-    result = CliRunner().invoke(cli_hub.hub, ["serve", "--config", str(config)])
+    result = CliRunner().invoke(cli_hub.hub, ["serve", "--standin-config", str(config)])
     app, kwargs = served[0]
 
     assert result.exit_code == 0, result.output

@@ -10,6 +10,7 @@ rotating the links (``claims generate --rotate``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -145,4 +146,4 @@ class ClaimLinks:
         return f"<ClaimLinks {len(self)} link(s), {self.skipped} skipped, {state}>"
 
     def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.masked().head(20).to_html(index=False)
+        return f"<p>{escape(repr(self))}</p>" + self.masked().head(20).to_html(index=False)

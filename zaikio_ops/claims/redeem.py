@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from zaikio_ops.claims import errors
 from zaikio_ops.claims.links import ORGANIZATION_SCOPES, PERSON_SCOPE, hub_language
-from zaikio_ops.claims.tokens import derive_verifier, hash_token, new_token, same_secret
+from zaikio_ops.claims.tokens import derive_verifier, hash_token, same_secret
 from zaikio_ops.config import Config
 from zaikio_ops.hub.client import HubClient
 from zaikio_ops.hub.errors import HubError
@@ -115,9 +115,18 @@ def begin_app_flow(config: Config, source: Source, hub: HubClient, token: str, *
     (str, Secret)
         The Zaikio authorize URL and the fresh ``state``; the caller binds the
         state to the browser with a cookie.
+
+    Raises
+    ------
+    ClaimError
+        As :func:`inspect_token`; the rejection is appended to the event log.
     """
     now = now or utcnow()
-    record = inspect_token(source.engine, token, now=now)
+    try:
+        record = inspect_token(source.engine, token, now=now)
+    except errors.ClaimError as exc:
+        record_link_rejection(source.engine, token, exc, step="start", now=now)
+        raise
     state, pkce = secrets.token_urlsafe(32), generate_pkce()
     with source.engine.begin() as connection:
         connection.execute(oauth_states.insert().values(
@@ -296,14 +305,40 @@ def _write_mapping(connection: Connection, table: sa.Table, target: ZaikioColumn
         raise errors.AlreadyMapped("This account here is connected to a Zaikio account already.")
 
 
-def _record_rejection(engine: Engine, record: TokenRecord | None, exc: errors.ClaimError, now: datetime) -> None:
+def record_link_rejection(engine: Engine, token: str, exc: errors.ClaimError, *, step: str,
+                          now: datetime | None = None) -> None:
+    """Append a claim link's rejection before the OAuth flow to the event log.
+
+    Parameters
+    ----------
+    engine : Engine
+    token : str
+        The claim token from the link; the event stores the token's row ID, never the token.
+    exc : ClaimError
+        The rejection; its ``reason`` goes into the event.
+    step : {"landing", "start"}
+        Where the link was rejected: the landing page (GET) or the button (POST).
+    """
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(claim_tokens, claim_batches.c.link_style)
+            .join(claim_batches, claim_batches.c.id == claim_tokens.c.batch_id)
+            .where(claim_tokens.c.token_hash == hash_token(token or ""))).mappings().first()
+    record = None if row is None else TokenRecord(
+        row["id"], row["kind"], row["subject_id"], row["recipient_person_id"], row["batch_id"],
+        row["link_style"], row["expires_at"])
+    _record_rejection(engine, record, exc, now or utcnow(), step=step)
+
+
+def _record_rejection(engine: Engine, record: TokenRecord | None, exc: errors.ClaimError, now: datetime,
+                      step: str = "callback") -> None:
     with engine.begin() as connection:
         record_event(connection, "claim.rejected", at=now,
                      subject_type=record.kind if record else None,
                      subject_id=record.subject_id if record else None,
                      batch_id=record.batch_id if record else None, token_id=record.id if record else None,
-                     detail={"reason": exc.reason})
-    logger.warning("Claim rejected: %s", exc.reason)
+                     detail={"reason": exc.reason, "step": step})
+    logger.warning("Claim rejected at %s: %s", step, exc.reason)
 
 
 def _offer_organizations(config: Config, source: Source, person_id: str, now: datetime) -> list:

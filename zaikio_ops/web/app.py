@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from zaikio_ops.claims import errors
-from zaikio_ops.claims.redeem import begin_app_flow, inspect_token, redeem
+from zaikio_ops.claims.redeem import begin_app_flow, inspect_token, record_link_rejection, redeem
 from zaikio_ops.config import Config
 from zaikio_ops.hub.client import HubClient
 from zaikio_ops.schema import require_kit_tables
@@ -66,6 +66,8 @@ def create_claim_app(config: Config, *, source: Source | None = None, hub: HubCl
         try:
             record = await run_in_threadpool(inspect_token, services["source"].engine, token)
         except errors.ClaimError as exc:
+            await run_in_threadpool(record_link_rejection, services["source"].engine, token, exc,
+                                    step="landing")
             return _error(exc, language)
         return _page(pages.landing_page(record.kind, request.url.path, language))
 

@@ -45,3 +45,18 @@ def test_uvicorn_access_log_is_redacted(caplog):
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/claims/{TOKEN}", "1.1", 200)
     assert TOKEN not in caplog.text
     assert "/claims/***" in caplog.text
+
+
+def test_redact_cookie_and_authorization():
+    header = f"(b'set-cookie', b'zaikio_ops_claim_state={TOKEN}; Path=/claims; HttpOnly')"
+    assert TOKEN not in redact(header)
+    assert TOKEN not in redact(f"Authorization: Bearer {TOKEN}")
+
+
+def test_httpcore_child_logger_is_redacted(caplog):
+    child = logging.getLogger("httpcore.http11")
+    with caplog.at_level(logging.DEBUG, logger="httpcore.http11"):
+        child.debug("receive_response_headers.complete return_value=%r",
+                    [(b"location", f"http://127.0.0.1/cb?state={TOKEN}".encode())])
+    assert caplog.records
+    assert TOKEN not in caplog.text

@@ -14,11 +14,14 @@ import logging
 import re
 
 REDACTED = "***"
-SECRET_PARAMETERS = ("state", "code", "code_verifier", "access_token", "refresh_token",
-                     "client_secret", "token", "id_token")
-THIRD_PARTY_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "uvicorn.error")
+SECRET_PARAMETERS = ("zaikio_ops_claim_state", "state", "code", "code_verifier", "access_token",
+                     "refresh_token", "client_secret", "token", "id_token")
+# A filter on a logger does not see records of its child loggers, so httpcore's are listed one by one.
+THIRD_PARTY_LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2",
+                       "httpcore.proxy", "httpcore.socks", "uvicorn.access", "uvicorn.error")
 
-_QUERY_SECRET = re.compile(r"(?i)\b(" + "|".join(SECRET_PARAMETERS) + r")=([^&\s\"'#]+)")
+_QUERY_SECRET = re.compile(r"(?i)(?<![A-Za-z0-9])(" + "|".join(SECRET_PARAMETERS) + r")=([^&;,\s\"'#]+)")
+_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
 # /claims/<token> carries the claim token; /claims/callback is a route, not a token.
 _CLAIM_PATH = re.compile(r"/claims/(?!callback\b)([A-Za-z0-9_\-]{16,})")
 
@@ -26,6 +29,7 @@ _CLAIM_PATH = re.compile(r"/claims/(?!callback\b)([A-Za-z0-9_\-]{16,})")
 def redact(text: str) -> str:
     """Return ``text`` with secret query values and claim-path tokens replaced by ``***``."""
     text = _QUERY_SECRET.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+    text = _AUTHORIZATION.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
     return _CLAIM_PATH.sub(f"/claims/{REDACTED}", text)
 
 

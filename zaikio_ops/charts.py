@@ -137,6 +137,28 @@ def findings_by_kind(findings: pd.DataFrame) -> Figure:
     return _finish(figure, axes)
 
 
+def migration_funnel(summary: dict, progress: pd.DataFrame | None) -> Figure:
+    """Draw the person migration funnel: all persons, links issued, claimed, mapped.
+
+    ``progress`` is :func:`zaikio_ops.report.claim_progress`; without it only the
+    audit's counts are drawn.
+    """
+    persons = progress[progress["kind"] == "person"] if progress is not None else None
+    issued = int(persons[["claimed", "open", "expired", "revoked"]].to_numpy().sum()) if persons is not None else 0
+    claimed = int(persons["claimed"].sum()) if persons is not None else 0
+    stages = [("persons", summary["persons_total"]), ("claim links issued", issued),
+              ("claimed through a link", claimed), ("mapped to Zaikio", summary["persons_mapped"])]
+
+    figure, axes = _new_figure(height=3.2)
+    labels = [label for label, _ in stages][::-1]
+    values = [value for _, value in stages][::-1]
+    bars = axes.barh(labels, values, color="#1f5eff")
+    axes.bar_label(bars, labels=[f"{value:,}" for value in values], padding=3)
+    axes.set_xlabel("persons")
+    axes.set_title("Migration funnel")
+    return _finish(figure, axes)
+
+
 def _new_figure(width: float = 7.5, height: float = 4.0) -> tuple[Figure, object]:
     figure = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(figure)

@@ -95,23 +95,28 @@ def audit(ctx: click.Context, as_json: bool, export_dir: str | None, progress: b
     click.echo(result.summary_frame().to_string(index=False))
 
 
-@cli.group()
-def run() -> None:
-    """Run a notebook job with papermill into out/<job>/<UTC timestamp>/."""
+NOTEBOOK_JOBS = {"audit": "01_audit_unmapped", "claims": "02_claim_links",
+                 "reconcile": "03_reconcile_memberships"}
 
 
-@run.command("audit")
+@cli.command()
+@click.argument("job", type=click.Choice(sorted(NOTEBOOK_JOBS)))
 @click.option("--output-root", default=None, type=click.Path(file_okay=False),
               help="Folder for run outputs [default: [output] dir of the configuration, or out].")
 @click.option("-p", "--parameter", "parameters", multiple=True, metavar="NAME=VALUE",
-              help="Notebook parameter to override (repeatable); secrets are rejected.")
+              help="Notebook parameter to override (repeatable, JSON values); secrets are rejected.")
 @click.pass_context
-def run_audit_notebook(ctx: click.Context, output_root: str | None, parameters: tuple[str, ...]) -> None:
-    """Execute notebooks/01_audit_unmapped.ipynb and write an HTML report and CSV files."""
+def run(ctx: click.Context, job: str, output_root: str | None, parameters: tuple[str, ...]) -> None:
+    """Execute a notebook job with papermill into <output>/<job>/<UTC timestamp>/.
+
+    JOB is audit (01_audit_unmapped), claims (02_claim_links) or reconcile
+    (03_reconcile_memberships). The run writes the executed notebook, an HTML
+    report without code and the job's CSV files, and exits non-zero when a cell fails.
+    """
     from zaikio_ops.runs import run_notebook
 
     config = load_context_config(ctx)
-    result = run_notebook("01_audit_unmapped", config_path=config.path,
+    result = run_notebook(NOTEBOOK_JOBS[job], config_path=config.path,
                           output_root=output_root or config.output_dir,
                           parameters=_parse_parameters(parameters))
     _echo_run(result)
@@ -127,17 +132,21 @@ def run_audit_notebook(ctx: click.Context, output_root: str | None, parameters: 
 def demo(directory: str, persons: int, organizations: int) -> None:
     """Build a SQLite demo database of a realistic app and run the audit on it."""
     from zaikio_ops.demo import build_demo_database, write_demo_config
+    from zaikio_ops.demo_flow import claim_demo
     from zaikio_ops.runs import run_notebook
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "demo.db"
-    if database.exists():
-        database.unlink()
     planted = build_demo_database(database, persons=persons, organizations=organizations)
     config_path = write_demo_config(folder, database)
     click.echo(f"Demo database: {database} ({persons} persons, {organizations} organizations)")
-    logger.info("Planted data-quality traps: %s", planted)
+    logger.info("Planted data-quality problems: %s", planted)
+
+    claimed = claim_demo(folder, config_path, database)
+    click.echo(f"Claims: {claimed.persons_issued} person links issued, {claimed.persons_claimed} claimed "
+               f"through the local Zaikio stand-in, {claimed.organizations_claimed} organizations claimed")
+    click.echo(f"Links:    {claimed.export_path} (mode 0600)")
 
     result = run_notebook("01_audit_unmapped", config_path=config_path, output_root=folder / "runs")
     _echo_run(result)

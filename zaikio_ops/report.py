@@ -11,10 +11,13 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
 from zaikio_ops.audit import AuditResult
 from zaikio_ops.config import ExportSettings
 from zaikio_ops.exports import write_csv
+from zaikio_ops.source import Source
+from zaikio_ops.store import claim_tokens, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +72,34 @@ def export_audit(result: AuditResult, output_dir: str | os.PathLike[str],
                                   private=name in PRIVATE_EXPORTS)
     logger.info("Wrote %d audit exports to %s", len(written), output_dir)
     return written
+
+
+CLAIM_STATUSES = ("claimed", "open", "expired", "revoked")
+
+
+def claim_progress(source: Source) -> pd.DataFrame | None:
+    """Count claim links by kind and status, or return None before the schema step.
+
+    A link is ``claimed`` when used, ``revoked`` when revoked first, ``expired``
+    when past its expiry unused, and ``open`` otherwise.
+    """
+    inspector = sa.inspect(source.engine)
+    if not inspector.has_table(claim_tokens.name):
+        return None
+
+    now = utcnow()
+    status = sa.case(
+        (claim_tokens.c.used_at.is_not(None), "claimed"),
+        (claim_tokens.c.revoked_at.is_not(None), "revoked"),
+        (claim_tokens.c.expires_at <= now, "expired"),
+        else_="open",
+    ).label("status")
+    statement = sa.select(claim_tokens.c.kind, status, sa.func.count().label("links")).group_by(
+        claim_tokens.c.kind, status)
+    with source.engine.connect() as connection:
+        rows = connection.execute(statement).all()
+
+    frame = pd.DataFrame(rows, columns=["kind", "status", "links"])
+    table = frame.pivot_table(index="kind", columns="status", values="links", aggfunc="sum", fill_value=0)
+    table = table.reindex(columns=list(CLAIM_STATUSES), fill_value=0).astype("int64")
+    return table.reset_index().rename_axis(columns=None)

@@ -131,6 +131,9 @@ def apply(engine: Engine, config: Config) -> list[str]:
                 change.run(operations)
             except sa.exc.DBAPIError as exc:
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                if "unique index" in change.description:
+                    reason += (". A Zaikio UUID that appears on several rows blocks the unique index: "
+                               "'zaikio-ops audit' lists them as zaikio_*_id_shared findings")
                 raise DatabaseError(
                     f"Schema change '{change.description}' failed: {reason}. Nothing after it ran"
                     f"{'' if engine.dialect.name != 'mysql' else ' (MariaDB/MySQL kept the statements before it)'}; "

@@ -59,7 +59,7 @@ def test_faults_same_changes(make_setup) -> None:
     world = large_world(20, seed=11)
     setup = make_setup(world)
     clean = make_plan(setup.config, setup.hub, policy="full", source=setup.source)
-    setup.state.set_faults(rate_429=0.1, rate_5xx=0.1, seed=20240611)
+    setup.state.set_faults(rate_429=0.2, rate_5xx=0.2, seed=20240611)
 
     faulty = make_plan(setup.config, setup.hub, policy="full", source=setup.source)
     first = apply_plan(setup.config, faulty, source=setup.source)

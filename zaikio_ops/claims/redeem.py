@@ -83,27 +83,10 @@ def inspect_token(engine: Engine, token: str, *, kind: str | None = None,
     ClaimError
         ``TokenNotFound``, ``TokenExpired``, ``TokenUsed``, ``TokenRevoked`` or ``WrongKind``.
     """
-    now = now or utcnow()
-    statement = (
-        sa.select(claim_tokens, claim_batches.c.link_style)
-        .join(claim_batches, claim_batches.c.id == claim_tokens.c.batch_id)
-        .where(claim_tokens.c.token_hash == hash_token(token or ""))
-    )
-    with engine.connect() as connection:
-        row = connection.execute(statement).mappings().first()
-
-    if row is None:
-        raise errors.TokenNotFound("This claim link is not known. Check that the whole link was copied.")
-    if row["used_at"] is not None:
-        raise errors.TokenUsed("This claim link was used already; the account is connected.")
-    if row["revoked_at"] is not None:
-        raise errors.TokenRevoked("This claim link was revoked. Ask support for a new one.")
-    if row["expires_at"] <= now:
-        raise errors.TokenExpired("This claim link has expired. Ask support for a new one.")
-    if kind is not None and row["kind"] != kind:
-        raise errors.WrongKind(f"This link claims a {row['kind']}, not a {kind}.")
-    return TokenRecord(row["id"], row["kind"], row["subject_id"], row["recipient_person_id"],
-                       row["batch_id"], row["link_style"], row["expires_at"])
+    record = _check_token(engine, claim_tokens.c.token_hash == hash_token(token or ""), now or utcnow())
+    if kind is not None and record.kind != kind:
+        raise errors.WrongKind(f"This link claims a {record.kind}, not a {kind}.")
+    return record
 
 
 def begin_app_flow(config: Config, source: Source, hub: HubClient, token: str, *,
@@ -206,25 +189,22 @@ def _resolve_state(engine: Engine, state: str | None, cookie_state: str | None,
             "in this browser.")
     if row["used_at"] is not None or row["expires_at"] <= now:
         raise errors.StateMismatch("This sign-in attempt is finished or timed out. Open the claim link again.")
-    record = _token_by_id(engine, row["token_id"], now)
+    record = _check_token(engine, claim_tokens.c.id == row["token_id"], now)
     return record, row["code_verifier"], row["state_hash"]
 
 
-def _token_by_id(engine: Engine, token_id: int, now: datetime) -> TokenRecord:
-    with engine.connect() as connection:
-        token_hash = connection.execute(sa.select(claim_tokens.c.token_hash).where(
-            claim_tokens.c.id == token_id)).scalar_one()
-    return _inspect_hash(engine, token_hash, now)
-
-
-def _inspect_hash(engine: Engine, token_hash: str, now: datetime) -> TokenRecord:
+def _check_token(engine: Engine, condition, now: datetime) -> TokenRecord:
+    """Load one token row with its batch's link style and raise unless it can still be redeemed."""
     statement = (
         sa.select(claim_tokens, claim_batches.c.link_style)
         .join(claim_batches, claim_batches.c.id == claim_tokens.c.batch_id)
-        .where(claim_tokens.c.token_hash == token_hash)
+        .where(condition)
     )
     with engine.connect() as connection:
-        row = connection.execute(statement).mappings().one()
+        row = connection.execute(statement).mappings().first()
+
+    if row is None:
+        raise errors.TokenNotFound("This claim link is not known. Check that the whole link was copied.")
     if row["used_at"] is not None:
         raise errors.TokenUsed("This claim link was used already; the account is connected.")
     if row["revoked_at"] is not None:

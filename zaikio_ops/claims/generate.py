@@ -143,8 +143,12 @@ def revoke(config: Config, *, source: Source | None = None, batch_id: str | None
         if batch_id:
             connection.execute(claim_batches.update().where(claim_batches.c.id == batch_id)
                                .values(revoked_at=now))
-        record_event(connection, "claims.revoked", batch_id=batch_id,
-                     subject_type="person" if person_id else "organization" if organization_id else None,
+        subject_type = None
+        if person_id:
+            subject_type = "person"
+        elif organization_id:
+            subject_type = "organization"
+        record_event(connection, "claims.revoked", batch_id=batch_id, subject_type=subject_type,
                      subject_id=person_id or organization_id, detail={"count": count, "selector": chosen[0]})
     logger.info("Revoked %d claim link(s) by %s", count, chosen[0])
     return count

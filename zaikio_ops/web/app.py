@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 STATE_COOKIE = "zaikio_ops_claim_state"
 STATE_COOKIE_MAX_AGE = 30 * 60
+# HTTP status of a rejection page by ClaimError.reason; any other reason gets 400.
+ERROR_STATUS = {"not_found": 404, "already_used": 409, "already_mapped": 409}
 
 
 def create_claim_app(config: Config, *, source: Source | None = None, hub: HubClient | None = None) -> Starlette:
@@ -106,7 +108,7 @@ def create_claim_app(config: Config, *, source: Source | None = None, hub: HubCl
         return _secure(HTMLResponse(html, status_code=status_code))
 
     def _error(exc: errors.ClaimError, language: str) -> Response:
-        status = 404 if exc.reason == "not_found" else 409 if exc.reason in ("already_used", "already_mapped") else 400
+        status = ERROR_STATUS.get(exc.reason, 400)
         return _page(pages.error_page(exc.reason, language), status_code=status)
 
     def _secure(response: Response) -> Response:

@@ -60,3 +60,18 @@ def test_httpcore_child_logger_is_redacted(caplog):
                     [(b"location", f"http://127.0.0.1/cb?state={TOKEN}".encode())])
     assert caplog.records
     assert TOKEN not in caplog.text
+
+
+def test_uvicorn_access_formatter_keeps_working():
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "POST", f"/claims/{TOKEN}", "1.1", 303), None)
+    for log_filter in logging.getLogger("uvicorn.access").filters:
+        log_filter.filter(record)
+
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(record)
+
+    assert TOKEN not in line
+    assert "/claims/***" in line
+    assert "303" in line

@@ -34,17 +34,28 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that formats the record once and redacts the result."""
+    """A logging filter that redacts the message and each argument in place.
+
+    Arguments stay arguments (with the same count), because some formatters,
+    such as uvicorn's access log formatter, unpack ``record.args`` themselves.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_argument(argument) for argument in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _redact_argument(value) for key, value in record.args.items()}
         return True
+
+
+def _redact_argument(argument: object) -> object:
+    if isinstance(argument, (int, float, bool)) or argument is None:
+        return argument
+    text = argument.decode("utf-8", "replace") if isinstance(argument, bytes) else str(argument)
+    redacted = redact(text)
+    return argument if redacted == text else redacted
 
 
 def install(logger_names: tuple[str, ...] = THIRD_PARTY_LOGGERS) -> None:

@@ -78,10 +78,15 @@ def exported_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+MAILABLE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def claimable_persons(config: Path) -> int:
+    """Count unmapped active persons with a usable e-mail address, straight from the demo database."""
     with sqlite3.connect(config.parent / "demo.db") as connection:
-        return connection.execute(
-            "SELECT count(*) FROM users WHERE zaikio_id IS NULL AND is_active = 1").fetchone()[0]
+        emails = connection.execute(
+            "SELECT email FROM users WHERE zaikio_id IS NULL AND is_active = 1").fetchall()
+    return sum(1 for (email,) in emails if email and MAILABLE.match(email.strip()))
 
 
 def test_run_exports_every_candidate(canary_run, demo_config: Path) -> None:

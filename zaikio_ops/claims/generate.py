@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from tqdm.auto import tqdm
 
+from zaikio_ops.audit import is_malformed_email, normalize_email
 from zaikio_ops.claims.errors import ClaimError
 from zaikio_ops.claims.links import LINK_COLUMNS, ClaimLinks, claim_link
 from zaikio_ops.claims.tokens import hash_token, new_token
@@ -35,7 +36,7 @@ def generate_person_claims(config: Config, *, source: Source | None = None,
                            last_login_after: datetime | None = None, locale: str | None = None,
                            limit: int | None = None, rotate: bool = False, dry_run: bool = False,
                            batch_size: int | None = None, now: datetime | None = None,
-                           progress: bool = False) -> ClaimLinks:
+                           progress: bool = False, require_email: bool = True) -> ClaimLinks:
     """Issue claim links for unmapped, active persons.
 
     Parameters
@@ -61,6 +62,9 @@ def generate_person_claims(config: Config, *, source: Source | None = None,
         The current UTC time (for tests).
     progress : bool
         Show a progress bar over the batches.
+    require_email : bool
+        Leave out persons whose e-mail address is missing or malformed, because a
+        mail merge cannot reach them; they are counted in ``ClaimLinks.unmailable``.
 
     Returns
     -------
@@ -69,13 +73,25 @@ def generate_person_claims(config: Config, *, source: Source | None = None,
     source = source or Source(config)
     now = now or utcnow()
     candidates = _person_candidates(source, organization_id, last_login_after, locale)
+    unmailable = 0
+    if require_email:
+        mailable = candidates["email"].map(_is_mailable).astype(bool)
+        unmailable = int((~mailable).sum())
+        candidates = candidates[mailable].reset_index(drop=True)
     candidates["subject_id"] = candidates["person_id"]
     candidates["organization_name"] = pd.NA
     filters = {"organization_id": organization_id, "locale": locale, "limit": limit,
                "last_login_after": last_login_after.isoformat() if last_login_after else None,
                "rotate": rotate}
-    return _issue(source, config, "person", candidates, filters, limit=limit, rotate=rotate,
-                  dry_run=dry_run, batch_size=batch_size, now=now, progress=progress)
+    links = _issue(source, config, "person", candidates, filters, limit=limit, rotate=rotate,
+                   dry_run=dry_run, batch_size=batch_size, now=now, progress=progress)
+    links.unmailable = unmailable
+    return links
+
+
+def _is_mailable(address: object) -> bool:
+    normalized = normalize_email(address)
+    return normalized is not None and not is_malformed_email(normalized)
 
 
 def generate_organization_claims(config: Config, *, source: Source | None = None,

@@ -101,12 +101,15 @@ class ClaimLinks:
         Candidates left out because they already have a live link.
     dry_run : bool
         True when nothing was written and the links are placeholders.
+    unmailable : int
+        Candidates left out because their e-mail address is missing or malformed.
     """
 
     rows: pd.DataFrame
     batch_ids: list[str] = field(default_factory=list)
     skipped: int = 0
     dry_run: bool = False
+    unmailable: int = 0
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -53,3 +53,15 @@ def test_run_rejects_secret_parameter(tmp_path, run_cli):
     assert completed.returncode == 2
     assert "client_secret" in completed.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_run_rejects_unknown_parameter(tmp_path, run_cli):
+    config = _demo(tmp_path)
+
+    completed = run_cli("--config", str(config), "run", "audit", "-p", "chunk_size=10",
+                        "--output-root", str(tmp_path / "runs"))
+
+    assert completed.returncode == 2
+    assert "chunk_size" in completed.stderr
+    assert "chunksize" in completed.stderr
+    assert not (tmp_path / "runs").exists()

@@ -34,6 +34,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_CONFIG_NAME = "zaikio_ops.toml"
+CALLBACK_PATH = "/claims/callback"  # the claim service's OAuth callback route
 
 PERSON_COLUMNS = (
     "person_id", "email", "first_name", "last_name", "locale",
@@ -118,6 +119,7 @@ class ClaimSettings:
 
     link_style: str = "app"
     expiry_days: int = 7
+    # Defaults to [hub] redirect_uri without its /claims/callback path, where it has one.
     base_url: str = "http://127.0.0.1:8766"
     batch_size: int = 500
 
@@ -263,8 +265,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"or run 'zaikio-ops demo' to try the kit on a demo database."
         )
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 (invalid byte at position {exc.start}). "
+                          f"Save the file as UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(f"Could not read {path}: {exc.strerror}.") from None
+    if text.startswith("\ufeff"):
+        raise ConfigError(f"{path} starts with a byte order mark, which TOML does not allow. "
+                          f"Save it as UTF-8 without BOM.")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax at that line.") from None
 
@@ -364,13 +375,21 @@ def _export_settings(data: Mapping[str, Any], where: _Where) -> ExportSettings:
     return ExportSettings(delimiter=delimiter, bom=bom)
 
 
+def _claim_service_url(data: Mapping[str, Any]) -> str:
+    """Return the claim service's base URL implied by ``[hub] redirect_uri``, else the local default."""
+    redirect_uri = (data.get("hub") or {}).get("redirect_uri")
+    if isinstance(redirect_uri, str) and redirect_uri.endswith(CALLBACK_PATH):
+        return redirect_uri[: -len(CALLBACK_PATH)]
+    return ClaimSettings.base_url
+
+
 def _claim_settings(data: Mapping[str, Any], where: _Where) -> ClaimSettings:
     claims = _table(data, "claims", where)
     _check_keys(claims, ("link_style", "expiry_days", "base_url", "batch_size"), "claims", where)
     style = claims.get("link_style", ClaimSettings.link_style)
     if style not in ("hub", "app"):
         raise ConfigError(f"{where('claims.link_style')}: expected \"hub\" or \"app\", got {style!r}.")
-    base_url = _string(claims, "base_url", "claims", where, default=ClaimSettings.base_url)
+    base_url = _string(claims, "base_url", "claims", where, default=_claim_service_url(data))
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"{where('claims.base_url')}: expected an http(s) URL, got {base_url!r}.")
     return ClaimSettings(

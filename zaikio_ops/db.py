@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -46,12 +47,18 @@ def create_engine(url: str, **kwargs) -> Engine:
         ) from None
 
     dialect = parsed.get_backend_name()
+    if dialect == "postgres":
+        raise DatabaseError(
+            f"Unsupported URL scheme 'postgres' in {parsed.render_as_string(hide_password=True)}. "
+            f"Use postgresql+psycopg://user@host/db."
+        )
     if dialect not in SUPPORTED_DIALECTS:
         raise DatabaseError(
             f"Unsupported database {dialect!r} in {parsed.render_as_string(hide_password=True)}. "
             f"zaikio-ops supports SQLite, PostgreSQL and MariaDB/MySQL."
         )
 
+    _require_sqlite_file(parsed)
     try:
         engine = sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -75,6 +82,19 @@ def check_connection(engine: Engine) -> None:
             f"(ZAIKIO_OPS_DATABASE_URL or [database] url) is right."
         ) from None
     logger.debug("Connected to %s", engine.url.render_as_string(hide_password=True))
+
+
+def _require_sqlite_file(url) -> None:
+    """Raise instead of letting SQLite create an empty database for a mistyped path."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    if url.database.startswith("file:"):
+        return
+    if not Path(url.database).is_file():
+        raise DatabaseError(
+            f"SQLite database file {url.database} not found. Check the path in the database URL "
+            f"(relative paths start from the working directory, {Path.cwd()})."
+        )
 
 
 def _redact(url: str) -> str:

@@ -120,6 +120,7 @@ def run_notebook(name: str, *, config_path: str | os.PathLike[str] | None,
     """
     check_parameters(parameters or {})
     source = find_notebook(name)
+    check_known_parameters(source, parameters or {})
     kernel = kernel_name or DEFAULT_KERNEL
     check_kernel(kernel)
 
@@ -170,6 +171,17 @@ def check_parameters(parameters: Mapping[str, Any]) -> None:
                 f"parameters because the executed notebook stores them. Set it in the environment "
                 f"(e.g. ZAIKIO_CLIENT_SECRET, ZAIKIO_OPS_DATABASE_URL) instead."
             )
+
+
+def check_known_parameters(notebook: Path, parameters: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` for a parameter the notebook's ``parameters`` cell does not define."""
+    known = papermill.inspect_notebook(str(notebook))
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"Notebook {notebook.name} has no parameter {', '.join(map(repr, unknown))}. "
+            f"Its parameters: {', '.join(known)}."
+        )
 
 
 def check_kernel(kernel_name: str) -> None:
@@ -227,12 +239,18 @@ def _write_partial_report(notebook_path: Path, html_path: Path, name: str) -> No
 def _new_run_folder(job_dir: Path) -> Path:
     """Create ``job_dir/<UTC timestamp>``, with a suffix when that second is taken."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    job_dir.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, 100):
         folder = job_dir / (stamp if attempt == 1 else f"{stamp}-{attempt}")
         try:
+            job_dir.mkdir(parents=True, exist_ok=True)
             folder.mkdir()
         except FileExistsError:
+            if not job_dir.is_dir():
+                raise RunError(f"Could not create the run folder {folder}: a file is in the way. "
+                               f"Choose another --output-root or [output] dir.") from None
             continue
+        except OSError as exc:
+            raise RunError(f"Could not create the run folder {folder}: {exc.strerror}. Choose a "
+                           f"writable --output-root or [output] dir.") from None
         return folder.resolve()
     raise RunError(f"Could not create a run folder in {job_dir}: 99 runs in the same second.")

@@ -170,12 +170,22 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if "active" in frame:
         frame["active"] = frame["active"].map(_truthy).astype(bool)
     if "last_login_at" in frame:
-        stamps = pd.to_datetime(frame["last_login_at"], errors="coerce", utc=True)
-        frame["last_login_at"] = stamps.dt.tz_localize(None)
+        frame["last_login_at"] = _timestamps(frame["last_login_at"])
     for name in ("email", "first_name", "last_name", "locale", "name", "role"):
         if name in frame:
             frame[name] = frame[name].astype("string")
     return frame
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    """Parse timestamps in any mix of formats (text columns often mix dates and date-times)."""
+    stamps = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    unparsed = int((stamps.isna() & values.notna()).sum())
+    if unparsed:
+        examples = values[stamps.isna() & values.notna()].astype(str).head(3).tolist()
+        logger.warning("%d last_login_at value(s) are not timestamps and read as NULL, e.g. %s",
+                       unparsed, examples)
+    return stamps.dt.tz_localize(None)
 
 
 def _identifier(value: object) -> str:
@@ -201,6 +211,9 @@ def _default_column(canonical: str) -> sa.Label:
 def _missing_column(location: str, name: str, existing: list[str], table: str) -> SourceError:
     hint = difflib.get_close_matches(name, existing, n=1)
     suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
+    if location.endswith(("zaikio_person_id", "zaikio_organization_id")):
+        suggestion += (" The Zaikio UUID columns are added by the schema step: review it with "
+                       "'zaikio-ops schema plan' and run 'zaikio-ops schema apply'.")
     return SourceError(
         f"{location}: column {name!r} does not exist in table "
         f"{table!r}.{suggestion} Columns there: {_listing(existing)}. "

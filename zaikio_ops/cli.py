@@ -146,7 +146,7 @@ def demo(directory: str, persons: int, organizations: int) -> None:
     claimed = claim_demo(folder, config_path, database)
     click.echo(f"Claims: {claimed.persons_issued} person links issued, {claimed.persons_claimed} claimed "
                f"through the local Zaikio stand-in, {claimed.organizations_claimed} organizations claimed")
-    click.echo(f"Links:    {claimed.export_path} (mode 0600)")
+    click.echo(f"Links:    {claimed.export_path} (mode 0600; they point at the demo's stopped servers)")
 
     result = run_notebook("01_audit_unmapped", config_path=config_path, output_root=folder / "runs")
     _echo_run(result)

@@ -92,17 +92,33 @@ def _demo_credentials(credentials_file: str | None) -> tuple[str, Secret, bool]:
     return str(uuid.uuid4()), Secret(secrets.token_hex(16)), True
 
 
-def _seed_from_app(ctx: click.Context, state: HubState):
-    """Seed ``state`` from the app database of the top-level ``--config``; return its hub settings."""
+def _serve_app(ctx: click.Context, state: HubState, host: str, port: int, credentials_file: str | None) -> None:
+    """Seed from the app database of the top-level ``--config`` and serve, with the app's own client ID."""
     from zaikio_ops.config import load_config
     from zaikio_ops.source import Source
-    from zaikio_ops.standin.seed import seed_from_frames
+    from zaikio_ops.standin.from_app import seed_from_app
 
     config = load_config((ctx.find_root().obj or {}).get("config_path"))
-    source = Source(config)
-    seed_from_frames(source.read("persons"), source.read("organizations"), source.read("memberships"),
-                     state=state)
-    return config.hub
+    secret = config.hub.client_secret
+    if secret is None:
+        if credentials_file is None:
+            raise click.UsageError("Set ZAIKIO_CLIENT_SECRET (the secret the kit will use with this "
+                                   "stand-in), or pass --credentials-file FILE to have one generated there.")
+        secret = Secret(secrets.token_urlsafe(32))
+    app = seed_from_app(state, Source(config), config, secret)
+    if config.hub.client_secret is None:
+        _write_credentials(Path(credentials_file), app.client_id, secret)
+        click.echo(f"Generated a client secret for {app.client_id}; it is in {credentials_file} (mode 0600).")
+
+    click.echo(json.dumps({
+        "hub_url": f"http://{host}:{port}", "app_name": app.name, "client_id": app.client_id,
+        "client_secret": "***", "redirect_uris": app.redirect_uris, "persons": len(state.persons),
+        "organizations": len(state.organizations), "connections": len(state.connections),
+    }, indent=2))
+    if config.hub.url.rstrip("/") != f"http://{host}:{port}":
+        click.echo(f"Note: [hub] url in {config.path} is {config.hub.url}; point it (or "
+                   f"ZAIKIO_OPS_HUB_URL) at http://{host}:{port} to use this stand-in.")
+    uvicorn.run(create_app(state), host=host, port=port, log_level="info", lifespan="off")
 
 
 @click.group(name="hub")
@@ -151,11 +167,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, seed_path: str
     if seed_path:
         load_seed_file(seed_path, state)
     if from_app:
-        app_settings = _seed_from_app(ctx, state)
-        app_name = app_name or app_settings.app_name
-        redirect_uris = redirect_uris or tuple(filter(None, [app_settings.redirect_uri]))
-        if app_settings.client_id and not os.environ.get("ZAIKIO_CLIENT_ID"):
-            os.environ["ZAIKIO_CLIENT_ID"] = app_settings.client_id
+        _serve_app(ctx, state, host, port, credentials_file)
+        return
 
     client_id, client_secret, generated = _demo_credentials(credentials_file)
     app = StandinApp(

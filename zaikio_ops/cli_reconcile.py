@@ -38,7 +38,7 @@ def reconcile() -> None:
 def plan_command(config, out_path: str | None, policy: str | None, shard: str | None, concurrency: int | None,
                  retry_failed: bool, progress: bool | None) -> None:
     """Fetch the Zaikio memberships and write the differences as a plan CSV file."""
-    from zaikio_ops.reconcile import make_plan, open_hub_client, parse_shard, write_plan
+    from zaikio_ops.reconcile import ReconcileError, make_plan, open_hub_client, parse_shard, write_plan
 
     parsed_shard = parse_shard(shard)
     with open_hub_client(config) as hub:
@@ -50,6 +50,16 @@ def plan_command(config, out_path: str | None, policy: str | None, shard: str | 
     write_plan(plan, path, config.export)
     click.echo(plan.summary().to_string(index=False))
     click.echo(f"Plan {plan.plan_id} ({plan.policy}): {path}")
+
+    organizations = plan.rows["organization_id"].nunique()
+    failed = plan.rows.loc[plan.rows["kind"] == "fetch_failed", "organization_id"].nunique()
+    if failed:
+        click.echo(f"{failed} of {organizations} organization(s) could not be fetched from Zaikio (kind "
+                   f"fetch_failed; the log above says why). 'zaikio-ops reconcile plan --retry-failed' "
+                   f"tries them again.", err=True)
+    if organizations and failed == organizations:
+        raise ReconcileError("No organization could be fetched from Zaikio, so the plan has nothing to "
+                             "apply. Check [hub] url, ZAIKIO_CLIENT_ID and ZAIKIO_CLIENT_SECRET.")
     click.echo(f"Apply it with: zaikio-ops reconcile apply --plan {path} --policy {plan.policy}")
 
 

@@ -17,39 +17,31 @@ import logging
 import math
 import os
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import httpx
-from tqdm.auto import tqdm
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from tqdm.auto import tqdm
 
 from zaikio_ops import schema
 from zaikio_ops.claims import generate_person_claims, inspect_token
 from zaikio_ops.config import Config, HubSettings, load_config
-from zaikio_ops.web.server import bind_loopback, running_claim_service, socket_url
 from zaikio_ops.errors import ZaikioOpsError
 from zaikio_ops.secret import Secret
 from zaikio_ops.source import Source
-from zaikio_ops.standin import (
-    DEFAULT_DESIRED_SCOPES,
-    HubState,
-    StandinApp,
-    running_standin,
-    seed_from_frames,
-    zaikio_organization_uuid,
-    zaikio_person_uuid,
-)
+from zaikio_ops.standin import HubState, running_standin, zaikio_organization_uuid, zaikio_person_uuid
 from zaikio_ops.standin.browser import authorize_as
+from zaikio_ops.standin.from_app import DEFAULT_APP_NAME, seed_from_app
 from zaikio_ops.web.app import create_claim_app
+from zaikio_ops.web.server import bind_loopback, running_claim_service, socket_url
 
 logger = logging.getLogger(__name__)
 
-DEMO_APP_NAME = "zaikio_ops_demo"
+DEMO_APP_NAME = DEFAULT_APP_NAME
 DEMO_EXPORT_NAME = "claim_links.csv"
 CALLBACK_PATH = "/claims/callback"
 
@@ -153,7 +145,7 @@ def clear_shared_zaikio_ids(engine: Engine, config: Config) -> int:
             for zaikio_id, keeper in shared:
                 result = connection.execute(table.update().where(uuid_column == zaikio_id, key != keeper)
                                             .values({target.column: None}))
-                logger.warning("Demo: Zaikio UUID %s was shared by several %s; kept it on %s only",
+                logger.info("Demo: Zaikio UUID %s was shared by several %s; kept it on %s only",
                                zaikio_id, entity, keeper)
                 cleared += result.rowcount
     return cleared
@@ -168,18 +160,7 @@ def _demo_config(base: Config, hub_url: str, service_url: str) -> Config:
 
 
 def _seed_standin(state: HubState, source: Source, config: Config, client_secret: Secret) -> None:
-    seed_from_frames(source.read("persons"), source.read("organizations"), source.read("memberships"),
-                     role_map=_role_map(config), state=state)
-    state.add_app(StandinApp(name=DEMO_APP_NAME, client_id=config.hub.client_id,
-                             client_secret=client_secret, redirect_uris=[config.hub.redirect_uri],
-                             desired_scopes=list(DEFAULT_DESIRED_SCOPES)))
-    logger.info("Stand-in seeded with %d persons and %d organizations", len(state.persons),
-                len(state.organizations))
-
-
-def _role_map(config: Config) -> Mapping[str, str]:
-    roles = {role.lower(): "owner" for role in config.owner_roles}
-    return {"admin": "admin", **roles}
+    seed_from_app(state, source, config, client_secret)
 
 
 def _claim(folder: Path, config: Config, source: Source, browser: httpx.Client,

@@ -214,13 +214,14 @@ def seed_from_frames(
 
 def _seed_persons(state: HubState, persons: pd.DataFrame) -> dict[Any, str]:
     ids: dict[Any, str] = {}
+    without_email: list[Any] = []
 
     for row in persons.to_dict("records"):
         local_id = _value(row, "person_id")
         hub_id = _value(row, "zaikio_person_id") or zaikio_person_uuid(local_id)
         email = _value(row, "email")
         if not email:
-            logger.warning("Person %s has no e-mail; the stand-in created no account for it", local_id)
+            without_email.append(local_id)
             continue
 
         state.add_person(StandinPerson(
@@ -229,6 +230,9 @@ def _seed_persons(state: HubState, persons: pd.DataFrame) -> dict[Any, str]:
         ))
         ids[local_id] = str(hub_id)
 
+    if without_email:
+        logger.warning("%d person(s) have no e-mail, so the stand-in created no account for them "
+                       "(first: %s)", len(without_email), ", ".join(map(str, without_email[:5])))
     return ids
 
 

@@ -66,7 +66,7 @@ RECONCILE_POLICIES = ("report", "add_update", "full")
 
 @dataclass(frozen=True)
 class EntityMapping:
-    """How one canonical entity (persons, organizations, memberships) is read.
+    """The source of one canonical entity (persons, organizations or memberships).
 
     Either ``table`` with ``columns`` (canonical name to the app's column name)
     or ``query``, a SELECT whose result has the canonical column names. A query
@@ -97,7 +97,7 @@ class ExportSettings:
 
 @dataclass(frozen=True)
 class HubSettings:
-    """Where the Zaikio Hub is and which app credentials the kit uses."""
+    """The Zaikio Hub location and the app credentials the kit uses."""
 
     url: str = "http://127.0.0.1:8765"
     client_id: str | None = None
@@ -108,7 +108,7 @@ class HubSettings:
 
 @dataclass(frozen=True)
 class ClaimSettings:
-    """How claim links look and how long they live.
+    """Claim link settings: link style, lifetime, claim service URL and batch size.
 
     ``link_style`` ``hub`` puts the claim token into the Zaikio authorize URL as
     ``state`` (Zaikio's documented way). ``app`` links to the kit's claim
@@ -143,7 +143,7 @@ class RoleSettings:
 
 @dataclass(frozen=True)
 class ReconcileSettings:
-    """Where the membership reconciliation writes and how it runs (the ``[reconcile]`` table).
+    """Membership reconciliation settings: write target, policy and concurrency (``[reconcile]``).
 
     The write target defaults to the ``[schema.memberships]`` table and its
     column names. A query mapping needs ``table`` and the three columns here,

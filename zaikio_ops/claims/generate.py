@@ -226,6 +226,10 @@ def _organization_candidates(source: Source, organization_id, owner_person_id=No
                memberships.c.role.in_(list(source.config.owner_roles)),
                persons.c.zaikio_person_id.is_not(None))
     )
+    if organization_id is not None:
+        statement = statement.where(sa.cast(organizations.c.organization_id, sa.String) == str(organization_id))
+    if owner_person_id is not None:
+        statement = statement.where(sa.cast(persons.c.person_id, sa.String) == str(owner_person_id))
     frame = _fetch(source, statement)
     frame["subject_id"] = frame["subject_id"].astype("string")
     if organization_id is not None:

@@ -325,11 +325,28 @@ def _offer_organizations(config: Config, source: Source, person_id: str, now: da
     """Issue organization claim links for the unmapped organizations this person owns."""
     from zaikio_ops.claims.generate import generate_organization_claims
 
+    if not _owns_unmapped_organization(source, person_id):
+        return []
     offers = []
     links = generate_organization_claims(config, source=source, now=now, owner_person_id=person_id)
     for row in links.rows.itertuples(index=False):
         offers.append((row.subject_id, row.organization_name, row.link))
     return offers
+
+
+def _owns_unmapped_organization(source: Source, person_id: str) -> bool:
+    """Tell cheaply whether the person has an owner role in an organization without Zaikio UUID."""
+    memberships = source.selectable("memberships")
+    organizations = source.selectable("organizations")
+    statement = sa.select(sa.literal(1)).select_from(memberships).join(
+        organizations, organizations.c.organization_id == memberships.c.organization_id,
+    ).where(
+        sa.cast(memberships.c.person_id, sa.String) == str(person_id),
+        memberships.c.role.in_(list(source.config.owner_roles)),
+        organizations.c.zaikio_organization_id.is_(None),
+    ).limit(1)
+    with source.engine.connect() as connection:
+        return connection.execute(statement).first() is not None
 
 
 def _person(source: Source, person_id: str) -> dict:

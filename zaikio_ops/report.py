@@ -103,3 +103,13 @@ def claim_progress(source: Source) -> pd.DataFrame | None:
     table = frame.pivot_table(index="kind", columns="status", values="links", aggfunc="sum", fill_value=0)
     table = table.reindex(columns=list(CLAIM_STATUSES), fill_value=0).astype("int64")
     return table.reset_index().rename_axis(columns=None)
+
+
+def table(frame: pd.DataFrame | None):
+    """Return ``frame`` styled for a report: no index column, shares as percentages, thousands separators."""
+    if frame is None:
+        return None
+    formats = {column: "{:.0%}" for column in ("completion",) if column in frame}
+    formats.update({column: "{:,}" for column in frame.columns
+                    if pd.api.types.is_integer_dtype(frame[column])})
+    return frame.style.hide(axis="index").format(formats)

@@ -190,7 +190,8 @@ def test_interrupted_apply_resumes(make_setup, tmp_path: Path) -> None:
     setup = make_setup(three_organizations())
     plan = make_plan(setup.config, setup.hub, policy="full", source=setup.source)
     reference = make_setup(three_organizations(), url=f"sqlite:///{tmp_path / 'reference.db'}")
-    apply_plan(reference.config, plan, source=reference.source)
+    reference_plan = make_plan(reference.config, reference.hub, policy="full", source=reference.source)
+    apply_plan(reference.config, reference_plan, source=reference.source)
 
     def crash_after_first(organization_id: str) -> None:
         raise KeyboardInterrupt(f"simulated crash after organization {organization_id}")
@@ -205,3 +206,56 @@ def test_interrupted_apply_resumes(make_setup, tmp_path: Path) -> None:
     assert resumed.applied == ["2"]
     assert membership_table(setup.engine) == membership_table(reference.engine)
     assert membership_table(setup.engine) == AFTER_FULL
+
+
+def _edited_plan_file(setup, tmp_path: Path, edit) -> Path:
+    plan = make_plan(setup.config, setup.hub, policy="full", source=setup.source)
+    path = write_plan(plan, tmp_path / "plan.csv", setup.config.export)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(edit(lines)), encoding="utf-8")
+    return path
+
+
+def _set_target_role_owner(lines: list[str]) -> list[str]:
+    header = lines[0].rstrip("\r\n").split(",")
+    role, action = header.index("target_role"), header.index("action")
+    edited = []
+    for line in lines:
+        cells = line.rstrip("\r\n").split(",")
+        if len(cells) == len(header) and cells[action] == "add":
+            cells[role] = "owner"
+            line = ",".join(cells) + "\r\n"
+        edited.append(line)
+    return edited
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(_set_target_role_owner, id="edited-role"),
+    pytest.param(lambda lines: lines[:-1], id="row-removed"),
+    pytest.param(lambda lines: lines + [lines[-1]], id="row-duplicated"),
+])
+def test_edited_plan_file_refused(make_setup, tmp_path: Path, edit) -> None:
+    setup = make_setup(three_organizations())
+    before = membership_table(setup.engine)
+    path = _edited_plan_file(setup, tmp_path, edit)
+
+    with pytest.raises(Exception) as raised:
+        apply_plan(setup.config, read_plan(path), source=setup.source)
+
+    assert "differs from the plan that was made" in str(raised.value)
+    assert membership_table(setup.engine) == before
+
+
+def test_unknown_plan_id_refused(make_setup, tmp_path: Path) -> None:
+    setup = make_setup(three_organizations())
+    before = membership_table(setup.engine)
+    path = _edited_plan_file(setup, tmp_path, lambda lines: lines)
+    plan = read_plan(path)
+    plan.rows["plan_id"] = "00000000-0000-4000-8000-000000000000"
+    plan.plan_id = "00000000-0000-4000-8000-000000000000"
+
+    with pytest.raises(Exception) as raised:
+        apply_plan(setup.config, plan, source=setup.source)
+
+    assert "was not made by 'zaikio-ops reconcile plan'" in str(raised.value)
+    assert membership_table(setup.engine) == before

@@ -42,7 +42,7 @@ from zaikio_ops.errors import ConfigError
 from zaikio_ops.reconcile.diff import ROLE_SEPARATOR
 from zaikio_ops.reconcile.errors import OrganizationApplyError, PlanOutdated
 from zaikio_ops.reconcile.local import fingerprint_in_transaction, fingerprints, typed_value
-from zaikio_ops.reconcile.plan import Plan, check_policy
+from zaikio_ops.reconcile.plan import Plan, check_policy, check_recorded
 from zaikio_ops.schema import require_kit_tables
 from zaikio_ops.source import Source
 from zaikio_ops.store import reconcile_applied, record_event, utcnow
@@ -132,6 +132,7 @@ def apply_plan(config: Config, plan: Plan, *, policy: str | None = None, source:
     source.check()
     engine = source.engine
     require_kit_tables(engine)
+    check_recorded(engine, plan)
     result = ApplyResult(plan_id=plan.plan_id, policy=policy)
 
     done = applied_organizations(engine, plan.plan_id)
@@ -207,8 +208,10 @@ def write_target(config: Config, engine: Engine) -> WriteTarget:
                           f"name the table that stores memberships, e.g. table = \"company_users\".")
     missing = [key for key, value in names.items() if not value]
     if missing:
-        raise ConfigError(f"{config.where('reconcile.' + missing[0])}: missing. Name the column of "
-                          f"{table_name!r} to write, e.g. {missing[0]} = \"role\".")
+        raise ConfigError(f"{config.where('reconcile')}: missing {', '.join(missing)}. Name the columns of "
+                          f"{table_name!r} that hold the person, the organization and the role, e.g. "
+                          f"person_column = \"user_id\", organization_column = \"company_id\", "
+                          f"role_column = \"role\".")
 
     schema, _, name = table_name.rpartition(".")
     try:

@@ -14,6 +14,8 @@ with an event for each disconnected or failed organization, so that
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import uuid
@@ -35,7 +37,7 @@ from zaikio_ops.reconcile.fetch import STATUS_FAILED, STATUS_OK, FetchOutcome, S
 from zaikio_ops.reconcile.local import LocalData, fingerprints, read_local
 from zaikio_ops.schema import require_kit_tables
 from zaikio_ops.source import Source
-from zaikio_ops.store import reconcile_status, record_event, utcnow
+from zaikio_ops.store import events, reconcile_status, record_event, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,9 @@ class Plan:
         """Return the number of rows per action (``add``, ``update``, ``remove``, ``none``)."""
         counts = self.rows["action"].value_counts()
         return {action: int(counts.get(action, 0)) for action in ACTIONS}
+
+
+PLANNED_EVENT = "reconcile.planned"
 
 
 def make_plan(config: Config, hub: HubClient, *, policy: str | None = None, shard: Shard | None = None,
@@ -136,7 +141,35 @@ def make_plan(config: Config, hub: HubClient, *, policy: str | None = None, shar
     rows = _plan_rows(local, outcomes, config)
     frame = _plan_frame(rows, plan_id, created_at, policy, fingerprints(local.memberships, organizations["organization_id"]))
     _record_outcomes(source.engine, plan_id, outcomes, created_at)
+    with source.engine.begin() as connection:
+        record_event(connection, PLANNED_EVENT, batch_id=plan_id, at=created_at,
+                     detail={"digest": plan_digest(frame), "rows": len(frame), "policy": policy})
     return Plan(plan_id=plan_id, created_at=created_at, policy=policy, rows=frame)
+
+
+def plan_digest(rows: pd.DataFrame) -> str:
+    """Return the SHA-256 of a plan's rows, recorded when planning and checked before applying."""
+    values = rows[list(PLAN_COLUMNS)].astype(str).values.tolist()
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def check_recorded(engine: Engine, plan: Plan) -> None:
+    """Raise :class:`PlanFileError` unless ``plan`` is, row for row, a plan this database recorded.
+
+    A plan file is a CSV that anyone can edit, so apply only trusts rows whose
+    digest matches the one stored by ``reconcile plan``.
+    """
+    statement = sa.select(events.c.detail).where(events.c.kind == PLANNED_EVENT,
+                                                 events.c.batch_id == plan.plan_id)
+    with engine.connect() as connection:
+        detail = connection.execute(statement).scalar()
+    if detail is None:
+        raise PlanFileError(f"Plan {plan.plan_id} was not made by 'zaikio-ops reconcile plan' on this database. "
+                            f"Make a new plan and apply that file.")
+    if json.loads(detail).get("digest") != plan_digest(plan.rows):
+        raise PlanFileError(f"The file of plan {plan.plan_id} differs from the plan that was made: rows were "
+                            f"edited, added or removed. Nothing was written; apply the unchanged file, or "
+                            f"make a new plan.")
 
 
 def check_policy(policy: str) -> str:

@@ -65,3 +65,26 @@ def test_run_rejects_unknown_parameter(tmp_path, run_cli):
     assert "chunk_size" in completed.stderr
     assert "chunksize" in completed.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_parameters_converted_to_declared_types():
+    from zaikio_ops.runs import check_known_parameters, find_notebook
+
+    converted = check_known_parameters(find_notebook("02_claim_links"),
+                                       {"dry_run": "False", "rotate": "true", "limit": "25", "organization_id": 7})
+
+    assert converted["dry_run"] is False
+    assert converted["rotate"] is True
+    assert converted["limit"] == 25
+    assert converted["organization_id"] == "7"
+
+
+def test_run_rejects_wrongly_typed_parameter(tmp_path, run_cli):
+    config = _demo(tmp_path)
+
+    completed = run_cli("--config", str(config), "run", "audit", "-p", "chunksize=abc",
+                        "--output-root", str(tmp_path / "runs"))
+
+    assert completed.returncode == 2
+    assert "whole number" in completed.stderr
+    assert "Traceback" not in completed.stderr

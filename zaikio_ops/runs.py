@@ -120,7 +120,7 @@ def run_notebook(name: str, *, config_path: str | os.PathLike[str] | None,
     """
     check_parameters(parameters or {})
     source = find_notebook(name)
-    check_known_parameters(source, parameters or {})
+    parameters = check_known_parameters(source, parameters or {})
     kernel = kernel_name or DEFAULT_KERNEL
     check_kernel(kernel)
 
@@ -173,8 +173,17 @@ def check_parameters(parameters: Mapping[str, Any]) -> None:
             )
 
 
-def check_known_parameters(notebook: Path, parameters: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` for a parameter the notebook's ``parameters`` cell does not define."""
+def check_known_parameters(notebook: Path, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Check names and types against the notebook's ``parameters`` cell; return converted values.
+
+    Command lines pass text, so ``"false"``/``"False"`` become a bool and digits
+    an int where the notebook declares ``bool`` or ``int``.
+
+    Raises
+    ------
+    ConfigError
+        For a name the notebook does not define or a value that does not fit its type.
+    """
     known = papermill.inspect_notebook(str(notebook))
     unknown = sorted(set(parameters) - set(known))
     if unknown:
@@ -182,6 +191,24 @@ def check_known_parameters(notebook: Path, parameters: Mapping[str, Any]) -> Non
             f"Notebook {notebook.name} has no parameter {', '.join(map(repr, unknown))}. "
             f"Its parameters: {', '.join(known)}."
         )
+    return {name: _convert(name, value, known[name].get("inferred_type_name", ""))
+            for name, value in parameters.items()}
+
+
+def _convert(name: str, value: Any, declared: str) -> Any:
+    if declared == "bool" and not isinstance(value, bool):
+        text = str(value).strip().lower()
+        if text not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"Notebook parameter {name!r} is a bool; got {value!r}. Use true or false.")
+        return text in ("true", "1", "yes")
+    if declared == "int" and not isinstance(value, int):
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"Notebook parameter {name!r} is a whole number; got {value!r}.") from None
+    if declared == "str" and not isinstance(value, str):
+        return str(value)
+    return value
 
 
 def check_kernel(kernel_name: str) -> None:

@@ -262,3 +262,25 @@ def test_rejected_link_still_claimable(claim_setup: ClaimSetup, browser: httpx.C
     assert page.status_code == 200
     assert app_snapshot(claim_setup.engine)["people"][2] == person_uuid(2)
     assert token_of(link) not in page.text
+
+
+@pytest.mark.parametrize("link_style", ["app", "hub"])
+def test_wrong_client_secret_names_cause(claim_setup: ClaimSetup, browser: httpx.Client, caplog) -> None:
+    from zaikio_ops.secret import Secret
+
+    links = generate_person_claims(claim_setup.config)
+    before = app_snapshot(claim_setup.engine)
+    for app in claim_setup.hub_state.apps.values():
+        app.client_secret = Secret("not-the-secret-the-service-uses")
+
+    with caplog.at_level("WARNING", logger="zaikio_ops.claims.redeem"):
+        page = complete_claim(browser, link_of(links, 2), claim_setup.link_style, "ben@example.com")
+
+    assert page.status_code == 502
+    assert "could not be completed" in page.text
+    assert app_snapshot(claim_setup.engine) == before
+    assert used_tokens(claim_setup.engine) == 0
+    rejected = [json.loads(event["detail"]) for event in events(claim_setup.engine)
+                if event["kind"] == "claim.rejected"]
+    assert rejected == [{"reason": "hub_unavailable", "step": "callback", "cause": "InvalidClient"}]
+    assert "InvalidClient" in caplog.text or "invalid_client" in caplog.text

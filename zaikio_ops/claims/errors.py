@@ -17,10 +17,11 @@ class ClaimError(ZaikioOpsError):
 
     reason = "claim_failed"
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
+    def __init__(self, message: str, *, reason: str | None = None, cause: str | None = None) -> None:
         super().__init__(message)
         if reason:
             self.reason = reason
+        self.cause = cause
 
 
 class TokenNotFound(ClaimError):
@@ -75,3 +76,13 @@ class HubRejected(ClaimError):
     """Zaikio returned an error instead of a code, or refused the code exchange."""
 
     reason = "hub_error"
+
+
+class HubUnavailable(ClaimError):
+    """Zaikio could not be reached, failed, or rejected the app's own credentials.
+
+    Unlike :class:`HubRejected`, trying again from the link does not help until
+    the service or its configuration is fixed.
+    """
+
+    reason = "hub_unavailable"

@@ -26,6 +26,7 @@ from zaikio_ops.claims.links import ORGANIZATION_SCOPES, PERSON_SCOPE, hub_langu
 from zaikio_ops.claims.tokens import derive_verifier, hash_token, same_secret
 from zaikio_ops.config import Config
 from zaikio_ops.hub.client import HubClient
+from zaikio_ops.hub import errors as hub_errors
 from zaikio_ops.hub.errors import HubError
 from zaikio_ops.hub.oauth import PersonPrefill, generate_pkce
 from zaikio_ops.schema import ZaikioColumn, zaikio_column
@@ -36,6 +37,9 @@ from zaikio_ops.store import claim_batches, claim_tokens, oauth_states, record_e
 logger = logging.getLogger(__name__)
 
 STATE_LIFETIME = timedelta(minutes=30)
+# Failures of the service or its configuration, not of the person's sign-in.
+SERVICE_FAULTS = (hub_errors.HubConnectionError, hub_errors.HubTimeout, hub_errors.ServerError,
+                  hub_errors.InvalidClient, hub_errors.Unauthorized, hub_errors.RateLimited)
 EXPECTED_BEARER = {"person": "Person", "organization": "Organization"}
 OWNER_ROLES_AT_ZAIKIO = ("owner", "admin")
 
@@ -153,7 +157,8 @@ def redeem(config: Config, source: Source, hub: HubClient, *, state: str | None,
     try:
         record, verifier, state_hash = _resolve_state(source.engine, state, cookie_state, now)
         if error:
-            raise errors.HubRejected(f"Zaikio returned '{error}' instead of a code; nothing was changed.")
+            raise errors.HubRejected(f"Zaikio returned '{error}' instead of a code; nothing was changed.",
+                                     cause=error[:64])
         if not code:
             raise errors.HubRejected("The callback has no authorization code; start again from the link.")
         bearer_id = _exchange(hub, record, code, verifier, source)
@@ -219,8 +224,14 @@ def _exchange(hub: HubClient, record: TokenRecord, code: str, verifier: str, sou
     try:
         token = hub.exchange_code(code, code_verifier=Secret(verifier))
     except HubError as exc:
+        # Hub error messages carry no secrets, so the cause can be logged for the operator.
+        logger.warning("Code exchange for %s claim (token id %s) failed: %s", record.kind, record.id, exc)
+        if isinstance(exc, SERVICE_FAULTS):
+            raise errors.HubUnavailable(f"The claim service could not complete the sign-in with Zaikio "
+                                        f"({type(exc).__name__}); nothing was changed.",
+                                        cause=type(exc).__name__) from None
         raise errors.HubRejected(f"Zaikio refused the sign-in ({type(exc).__name__}); start again "
-                                 f"from the claim link.") from None
+                                 f"from the claim link.", cause=type(exc).__name__) from None
 
     expected = EXPECTED_BEARER[record.kind]
     if token.bearer_type != expected:
@@ -317,8 +328,9 @@ def _record_rejection(engine: Engine, record: TokenRecord | None, exc: errors.Cl
                      subject_type=record.kind if record else None,
                      subject_id=record.subject_id if record else None,
                      batch_id=record.batch_id if record else None, token_id=record.id if record else None,
-                     detail={"reason": exc.reason, "step": step})
-    logger.warning("Claim rejected at %s: %s", step, exc.reason)
+                     detail={"reason": exc.reason, "step": step, "cause": getattr(exc, "cause", None)})
+    logger.warning("Claim rejected at %s: %s%s", step, exc.reason,
+                   f" ({exc.cause})" if getattr(exc, "cause", None) else "")
 
 
 def _offer_organizations(config: Config, source: Source, person_id: str, now: datetime) -> list:

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 STATE_COOKIE = "zaikio_ops_claim_state"
 STATE_COOKIE_MAX_AGE = 30 * 60
 # HTTP status of a rejection page by ClaimError.reason; any other reason gets 400.
-ERROR_STATUS = {"not_found": 404, "already_used": 409, "already_mapped": 409}
+ERROR_STATUS = {"not_found": 404, "already_used": 409, "already_mapped": 409, "hub_unavailable": 502}
 
 
 def create_claim_app(config: Config, *, source: Source | None = None, hub: HubClient | None = None) -> Starlette:
@@ -56,6 +56,9 @@ def create_claim_app(config: Config, *, source: Source | None = None, hub: HubCl
         require_kit_tables(services["source"].engine)
         services["hub"] = hub or HubClient(config.hub.url, config.hub.client_id or "",
                                            config.hub.client_secret)
+        if config.hub.client_secret is None:
+            logger.warning("ZAIKIO_CLIENT_SECRET is not set; Zaikio will reject code exchanges of a "
+                           "confidential app. Set it before sending claim links.")
         logger.info("Claim service started for Hub %s", config.hub.url)
         yield
         if hub is None:

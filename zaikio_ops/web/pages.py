@@ -85,6 +85,12 @@ REASONS = {
               "erneut.",
         "en": "Zaikio cancelled or refused the sign-in. Please try again from the link.",
     },
+    "hub_unavailable": {
+        "de": "Die Anmeldung bei Zaikio konnte gerade nicht abgeschlossen werden. Bitte versuchen Sie es "
+              "später noch einmal; bleibt der Fehler, wenden Sie sich an den Support.",
+        "en": "The sign-in with Zaikio could not be completed right now. Please try again later; if it "
+              "keeps failing, contact support.",
+    },
     "claim_failed": {
         "de": "Die Verknüpfung ist fehlgeschlagen. Bitte wenden Sie sich an den Support.",
         "en": "Connecting the account failed. Please contact support.",

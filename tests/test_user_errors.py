@@ -63,13 +63,15 @@ def test_mixed_timestamp_formats_parse(tmp_path):
     assert str(persons.loc["3", "last_login_at"]) == "2026-09-15 06:30:00"
 
 
-def test_missing_uuid_column_suggests_schema_apply(tmp_path):
-    config = _app(tmp_path, [(1, "a@example.com", None)])
+def test_missing_uuid_column_reads_unmapped(tmp_path, caplog):
+    config = _app(tmp_path, [(1, "a@example.com", None), (2, "b@example.com", None)])
 
-    with pytest.raises(Exception) as raised:
-        Source(load_config(config, environ={})).check()
+    with caplog.at_level("WARNING", logger="zaikio_ops.source"):
+        persons = Source(load_config(config, environ={})).read("persons")
 
-    assert "zaikio-ops schema apply" in str(raised.value)
+    assert persons["zaikio_person_id"].isna().all()
+    assert len(persons) == 2
+    assert "zaikio-ops schema apply" in caplog.text
 
 
 def test_missing_sqlite_file_not_created(tmp_path):

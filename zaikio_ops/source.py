@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 ENTITIES = ("persons", "organizations", "memberships")
 ID_COLUMNS = ("person_id", "organization_id", "zaikio_person_id", "zaikio_organization_id")
+ZAIKIO_COLUMNS = ("zaikio_person_id", "zaikio_organization_id")
 
 
 class Source:
@@ -90,6 +91,13 @@ class Source:
         for canonical in CANONICAL_COLUMNS[mapping.entity]:
             name = mapping.columns.get(canonical)
             if name is None:
+                selected.append(_default_column(canonical))
+                continue
+            if name not in table.c and canonical in ZAIKIO_COLUMNS:
+                # Before the schema step the UUID column does not exist yet: every row is unmapped.
+                logger.warning("%s: column %r does not exist in table %r yet, so every row reads as "
+                               "unmapped. 'zaikio-ops schema apply' adds it.",
+                               self.config.where(f"{mapping.key}.columns.{canonical}"), name, table.name)
                 selected.append(_default_column(canonical))
                 continue
             if name not in table.c:

@@ -119,8 +119,15 @@ def revoke(config, batch_id, person_id, organization_id, everything: bool) -> No
     count = revoke_links(config, batch_id=batch_id, person_id=person_id,
                          organization_id=organization_id, everything=everything)
     click.echo(f"Revoked {count} claim link(s).")
-    if count == 0 and batch_id:
-        click.echo(f"Batch {batch_id} has no live links (unknown batch, or all used, revoked or expired).")
+    if count == 0:
+        subject = "The database"
+        if batch_id:
+            subject = f"Batch {batch_id}"
+        elif person_id:
+            subject = f"Person {person_id}"
+        elif organization_id:
+            subject = f"Organization {organization_id}"
+        click.echo(f"{subject} has no live links (unknown ID, or all links used, revoked or expired).")
 
 
 @claims.command()

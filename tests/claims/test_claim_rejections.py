@@ -106,6 +106,8 @@ def test_revoked_link_rejected(claim_setup: ClaimSetup, browser: httpx.Client) -
     assert app_snapshot(claim_setup.engine) == before
     assert used_tokens(claim_setup.engine) == 0
     assert rejection_reasons(claim_setup) == ["revoked"]
+    rejected = [event for event in events(claim_setup.engine) if event["kind"] == "claim.rejected"]
+    assert [event["subject_id"] for event in rejected] == ["2"]
 
 
 @BOTH_STYLES

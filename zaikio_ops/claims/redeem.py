@@ -164,7 +164,7 @@ def redeem(config: Config, source: Source, hub: HubClient, *, state: str | None,
         bearer_id = _exchange(hub, record, code, verifier, source)
         _commit(config, source, record, bearer_id, state_hash, now)
     except errors.ClaimError as exc:
-        _record_rejection(source.engine, record, exc, now)
+        _record_rejection(source.engine, record or _any_token(source.engine, state), exc, now)
         raise
 
     logger.info("Claimed %s %s", record.kind, record.subject_id)
@@ -196,6 +196,23 @@ def _resolve_state(engine: Engine, state: str | None, cookie_state: str | None,
         raise errors.StateMismatch("This sign-in attempt is finished or timed out. Open the claim link again.")
     record = _check_token(engine, claim_tokens.c.id == row["token_id"], now)
     return record, row["code_verifier"], row["state_hash"]
+
+
+def _any_token(engine: Engine, state: str | None) -> TokenRecord | None:
+    """Find the token a rejected callback was about, whatever its status, for the event log."""
+    if not state:
+        return None
+    statement = (
+        sa.select(claim_tokens, claim_batches.c.link_style)
+        .join(claim_batches, claim_batches.c.id == claim_tokens.c.batch_id)
+        .where(claim_tokens.c.token_hash == hash_token(state))
+    )
+    with engine.connect() as connection:
+        row = connection.execute(statement).mappings().first()
+    if row is None:
+        return None
+    return TokenRecord(row["id"], row["kind"], row["subject_id"], row["recipient_person_id"],
+                       row["batch_id"], row["link_style"], row["expires_at"])
 
 
 def _check_token(engine: Engine, condition, now: datetime) -> TokenRecord:

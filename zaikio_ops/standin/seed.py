@@ -208,7 +208,8 @@ def seed_from_frames(
                              membership_id=_membership_uuid(person_id, organization_id))
 
     if skipped:
-        logger.warning("Skipped %d membership row(s) whose person or organization is not in the frames", skipped)
+        logger.warning("Skipped %d membership(s) whose person or organization got no stand-in account "
+                       "(no e-mail address, or an ID missing from the persons or organizations)", skipped)
     return state
 
 

@@ -49,7 +49,8 @@ def _app(folder: Path, people: list[tuple]) -> Path:
 
 def test_mixed_timestamp_formats_parse(tmp_path):
     config = _app(tmp_path, [(1, "a@example.com", "2026-11-01 10:00:00"), (2, "b@example.com", "2026-10-01"),
-                             (3, "c@example.com", "2026-09-15T08:30:00+02:00")])
+                             (3, "c@example.com", "2026-09-15T08:30:00+02:00"), (4, "d@example.com", "01.02.2023"),
+                             (5, "e@example.com", "13.02.2023 14:05")])
     source = Source(load_config(config, environ={}))
     source.engine.dispose()
     with sqlite3.connect(tmp_path / "app.db") as connection:
@@ -61,6 +62,8 @@ def test_mixed_timestamp_formats_parse(tmp_path):
     assert str(persons.loc["1", "last_login_at"]) == "2026-11-01 10:00:00"
     assert str(persons.loc["2", "last_login_at"]) == "2026-10-01 00:00:00"
     assert str(persons.loc["3", "last_login_at"]) == "2026-09-15 06:30:00"
+    assert str(persons.loc["4", "last_login_at"]) == "2023-02-01 00:00:00"
+    assert str(persons.loc["5", "last_login_at"]) == "2023-02-13 14:05:00"
 
 
 def test_missing_uuid_column_reads_unmapped(tmp_path, caplog):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Iterator, Sequence
 
 import pandas as pd
@@ -185,9 +186,17 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# German-style dates (31.12.2024, optionally with a time) are day-first; pandas alone reads them month-first.
+_DOTTED_DATE = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{4}")
+
+
 def _timestamps(values: pd.Series) -> pd.Series:
     """Parse timestamps in any mix of formats (text columns often mix dates and date-times)."""
     stamps = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    dotted = values.map(lambda value: isinstance(value, str) and _DOTTED_DATE.match(value) is not None)
+    if dotted.any():
+        stamps[dotted] = pd.to_datetime(values[dotted], errors="coerce", utc=True, format="mixed",
+                                        dayfirst=True)
     unparsed = int((stamps.isna() & values.notna()).sum())
     if unparsed:
         examples = values[stamps.isna() & values.notna()].astype(str).head(3).tolist()

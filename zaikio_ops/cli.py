@@ -2,8 +2,8 @@
 
 Each command is a thin layer over a library call. Errors raised on purpose
 (:class:`~zaikio_ops.errors.ZaikioOpsError`) are printed as one ``Error: ...``
-line on stderr with the error's exit code; anything else is a bug and keeps
-its traceback.
+line on stderr with the error's exit code. Any other exception is a bug, so it
+keeps its traceback.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def apply(config, yes: bool) -> None:
 @schema.command()
 @pass_config
 def check(config) -> None:
-    """Exit with status 1 and list what is missing, or say that the schema is complete."""
+    """Exit with status 1 and list what is missing, or report that the schema is complete."""
     from zaikio_ops import schema as ddl
     from zaikio_ops.db import create_engine
 

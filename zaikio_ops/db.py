@@ -23,7 +23,7 @@ _DRIVER_HINTS = {
 
 
 def create_engine(url: str, **kwargs) -> Engine:
-    """Create an SQLAlchemy engine for the app's database and check that it answers.
+    """Create an SQLAlchemy engine for the app's database and check that it accepts connections.
 
     Parameters
     ----------

@@ -208,7 +208,7 @@ def follow_claim_link(browser: httpx.Client, link: str, person: str,
     Raises
     ------
     ZaikioOpsError
-        When a page answers with an error status.
+        When a page returns an error status.
     """
     landing = browser.get(link)
     _check_page(landing, "claim landing page")
@@ -220,9 +220,9 @@ def follow_claim_link(browser: httpx.Client, link: str, person: str,
     return page.text
 
 
-def _check_page(response: httpx.Response, what: str) -> None:
+def _check_page(response: httpx.Response, page_name: str) -> None:
     if response.status_code >= 400:
-        raise ZaikioOpsError(f"The {what} answered {response.status_code} for a demo claim; "
+        raise ZaikioOpsError(f"The {page_name} returned HTTP {response.status_code} for a demo claim; "
                              f"see the claim service's log for the reason.")
 
 

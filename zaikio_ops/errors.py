@@ -52,5 +52,5 @@ class RunError(ZaikioOpsError):
 class HubError(ZaikioOpsError):
     """A request to the Zaikio Hub failed.
 
-    The subclasses in :mod:`zaikio_ops.hub.errors` say why.
+    The subclasses in :mod:`zaikio_ops.hub.errors` name the cause.
     """

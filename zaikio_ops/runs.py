@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 JOBS = {"01_audit_unmapped": "audit", "02_claim_links": "claims", "03_reconcile_memberships": "reconcile"}
 REPORT_TITLES = {"01_audit_unmapped": "Audit of unmapped accounts", "02_claim_links": "Claim links",
                  "03_reconcile_memberships": "Membership reconciliation"}
-# Parameters a papermill run sets for a notebook unless the caller sets them; nobody can click widgets there.
+# Parameters a papermill run sets for a notebook unless the caller sets them; widgets cannot be clicked there.
 RUN_PARAMETERS = {"02_claim_links": {"interactive": False}}
 DEFAULT_KERNEL = "python3"
 

@@ -40,7 +40,7 @@ class SchemaChange:
 
 @dataclass(frozen=True)
 class ZaikioColumn:
-    """Where a Zaikio UUID lives in the app: table, its key column and the UUID column."""
+    """The location of a Zaikio UUID in the app: table, its key column and the UUID column."""
 
     entity: str
     schema: str | None

@@ -1,4 +1,4 @@
-"""Why a claim was rejected. Each reason has a stable code that pages and events use."""
+"""Claim rejection errors. Each has a stable reason code that pages and events use."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from zaikio_ops.secret import Secret, mask
 
 PERSON_SCOPE = "zaikio.person.r"
 ORGANIZATION_SCOPE = "Org.zaikio.organization.r"
-# The organization claim also asks for the member list, which proves the
+# The organization claim also requests the member list, which proves the
 # claimant is an owner and lets the kit reconcile memberships later.
 ORGANIZATION_SCOPES = (ORGANIZATION_SCOPE, "Org.zaikio.organization_members.r")
 LINK_COLUMNS = ("kind", "subject_id", "person_id", "email", "first_name", "last_name", "locale",
@@ -93,7 +93,7 @@ class ClaimLinks:
     Attributes
     ----------
     rows : DataFrame
-        One row per link with the columns in ``LINK_COLUMNS``; ``link`` holds
+        One row per link with the columns in ``LINK_COLUMNS``; ``link`` contains
         :class:`~zaikio_ops.secret.Secret` values.
     batch_ids : list of str
         The batches the call created.

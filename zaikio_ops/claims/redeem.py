@@ -200,31 +200,13 @@ def _resolve_state(engine: Engine, state: str | None, cookie_state: str | None,
 
 def _any_token(engine: Engine, state: str | None) -> TokenRecord | None:
     """Find the token a rejected callback was about, whatever its status, for the event log."""
-    if not state:
-        return None
-    statement = (
-        sa.select(claim_tokens, claim_batches.c.link_style)
-        .join(claim_batches, claim_batches.c.id == claim_tokens.c.batch_id)
-        .where(claim_tokens.c.token_hash == hash_token(state))
-    )
-    with engine.connect() as connection:
-        row = connection.execute(statement).mappings().first()
-    if row is None:
-        return None
-    return TokenRecord(row["id"], row["kind"], row["subject_id"], row["recipient_person_id"],
-                       row["batch_id"], row["link_style"], row["expires_at"])
+    row = _token_row(engine, claim_tokens.c.token_hash == hash_token(state)) if state else None
+    return _record_of(row) if row is not None else None
 
 
 def _check_token(engine: Engine, condition, now: datetime) -> TokenRecord:
-    """Load one token row with its batch's link style and raise unless it can still be redeemed."""
-    statement = (
-        sa.select(claim_tokens, claim_batches.c.link_style)
-        .join(claim_batches, claim_batches.c.id == claim_tokens.c.batch_id)
-        .where(condition)
-    )
-    with engine.connect() as connection:
-        row = connection.execute(statement).mappings().first()
-
+    """Load one token row and raise unless it can still be redeemed."""
+    row = _token_row(engine, condition)
     if row is None:
         raise errors.TokenNotFound("This claim link is not known. Check that the whole link was copied.")
     if row["used_at"] is not None:
@@ -233,6 +215,21 @@ def _check_token(engine: Engine, condition, now: datetime) -> TokenRecord:
         raise errors.TokenRevoked("This claim link was revoked. Ask support for a new one.")
     if row["expires_at"] <= now:
         raise errors.TokenExpired("This claim link has expired. Ask support for a new one.")
+    return _record_of(row)
+
+
+def _token_row(engine: Engine, condition):
+    """Return the token row matching ``condition`` with its batch's link style, or None."""
+    statement = (
+        sa.select(claim_tokens, claim_batches.c.link_style)
+        .join(claim_batches, claim_batches.c.id == claim_tokens.c.batch_id)
+        .where(condition)
+    )
+    with engine.connect() as connection:
+        return connection.execute(statement).mappings().first()
+
+
+def _record_of(row) -> TokenRecord:
     return TokenRecord(row["id"], row["kind"], row["subject_id"], row["recipient_person_id"],
                        row["batch_id"], row["link_style"], row["expires_at"])
 

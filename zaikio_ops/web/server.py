@@ -31,7 +31,7 @@ class ClaimServiceStartError(ZaikioOpsError):
 def bind_loopback(host: str = "127.0.0.1") -> socket.socket:
     """Bind a TCP socket to a free port on ``host`` and return it, not yet listening.
 
-    Binding first tells the caller the port, and so the callback URL, before the
+    Binding first gives the caller the port, and so the callback URL, before the
     service that needs that URL in its configuration is built.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
